@@ -1,0 +1,61 @@
+# FlashSale developer commands (GNU make). `make help` lists them.
+# Local PostgreSQL/Redis are managed by scripts/services.sh (under .local/).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.PHONY: help run test stop bench migrate
+
+# Ports of the local servers; also read by scripts/services.sh.
+FLASHSALE_PG_PORT    ?= 55432
+FLASHSALE_REDIS_PORT ?= 56379
+export FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT
+
+# Dev environment of the service (override: make run HTTP_PORT=9090 ...).
+HTTP_HOST  ?= 127.0.0.1
+HTTP_PORT  ?= 8080
+JWT_SECRET ?= dev-secret-change-me
+# Deliberately not named DATABASE_URL/REDIS_URL so that a value exported in
+# your shell for something else is never picked up (tests write to these).
+DEV_DATABASE_URL  ?= postgres://flashsale@127.0.0.1:$(FLASHSALE_PG_PORT)/flashsale
+DEV_REDIS_URL     ?= redis://127.0.0.1:$(FLASHSALE_REDIS_PORT)/0
+TEST_DATABASE_URL ?= postgres://flashsale@127.0.0.1:$(FLASHSALE_PG_PORT)/flashsale_test
+TEST_REDIS_URL    ?= redis://127.0.0.1:$(FLASHSALE_REDIS_PORT)/1
+
+SERVICES := scripts/services.sh
+DEV_ENV  := DATABASE_URL='$(DEV_DATABASE_URL)' REDIS_URL='$(DEV_REDIS_URL)' \
+            HTTP_HOST='$(HTTP_HOST)' HTTP_PORT='$(HTTP_PORT)' JWT_SECRET='$(JWT_SECRET)'
+
+help: ## list the targets (default)
+	@echo "usage: make <target> [VAR=value ...]"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
+	@echo "variables: HTTP_HOST HTTP_PORT JWT_SECRET FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT"
+	@echo "           DEV_DATABASE_URL DEV_REDIS_URL TEST_DATABASE_URL TEST_REDIS_URL"
+
+run: ## start PostgreSQL+Redis, build release, serve on HTTP_HOST:HTTP_PORT
+	$(SERVICES) start
+	swift build -c release --product flashsale
+# demo sale seeding: added with the seed command
+	exec env $(DEV_ENV) .build/release/flashsale serve
+
+test: ## start PostgreSQL+Redis, build and run the test suite
+	@started=$$(date +%s); \
+	trap 'rc=$$?; if [ $$rc -eq 0 ]; then r=passed; else r="FAILED (exit $$rc)"; fi; echo "make test: $$r in $$(( $$(date +%s) - started ))s"' EXIT; \
+	echo "+ $(SERVICES) start"; $(SERVICES) start; \
+	export DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)'; \
+	FLASHSALE_REDIS_SERVER=$$(command -v redis-server); export FLASHSALE_REDIS_SERVER; \
+	echo "+ DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL FLASHSALE_REDIS_SERVER=$$FLASHSALE_REDIS_SERVER"; \
+	echo "+ swift build --build-tests"; swift build --build-tests; \
+	echo "+ swift test"; swift test
+
+stop: ## stop the local PostgreSQL and Redis
+	$(SERVICES) stop
+
+bench: ## install wrk, start services, run scripts/bench-redis.sh
+	$(SERVICES) install --bench
+	$(SERVICES) start
+	scripts/bench-redis.sh
+
+migrate: ## start PostgreSQL+Redis and apply migrations to the dev database
+	$(SERVICES) start
+	env $(DEV_ENV) swift run flashsale migrate

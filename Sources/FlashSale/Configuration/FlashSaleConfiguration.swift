@@ -1,0 +1,83 @@
+import RedisClient
+
+/// Every setting of the service, read from the environment and validated at start.
+/// Command-line flags override the environment before validation.
+public struct FlashSaleConfiguration: Sendable {
+    public var database: DatabaseURL
+    public var databaseMaxConnections: Int
+    public var redis: RedisConfiguration
+    public var httpHost: String
+    public var httpPort: Int
+    public var jwtSecret: String
+
+    public static let defaultDatabaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
+    public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
+
+    /// Raw settings as text, so flags and environment variables go through one validation.
+    public struct Settings: Sendable {
+        public var databaseURL: String?
+        public var databaseMaxConnections: String?
+        public var redisURL: String?
+        public var redisConnections: String?
+        public var httpHost: String?
+        public var httpPort: String?
+        public var jwtSecret: String?
+
+        public init() {}
+
+        public init(environment: [String: String]) {
+            databaseURL = environment["DATABASE_URL"]
+            databaseMaxConnections = environment["DB_MAX_CONNECTIONS"]
+            redisURL = environment["REDIS_URL"]
+            redisConnections = environment["REDIS_CONNECTIONS"]
+            httpHost = environment["HTTP_HOST"]
+            httpPort = environment["HTTP_PORT"]
+            jwtSecret = environment["JWT_SECRET"]
+        }
+
+        /// Settings in `overrides` win over these.
+        public func overridden(by overrides: Settings) -> Settings {
+            var merged = self
+            merged.databaseURL = overrides.databaseURL ?? databaseURL
+            merged.databaseMaxConnections = overrides.databaseMaxConnections ?? databaseMaxConnections
+            merged.redisURL = overrides.redisURL ?? redisURL
+            merged.redisConnections = overrides.redisConnections ?? redisConnections
+            merged.httpHost = overrides.httpHost ?? httpHost
+            merged.httpPort = overrides.httpPort ?? httpPort
+            merged.jwtSecret = overrides.jwtSecret ?? jwtSecret
+            return merged
+        }
+    }
+
+    /// - Parameter requireSecret: the service needs `JWT_SECRET`; commands such as `migrate` do not.
+    public init(_ settings: Settings, requireSecret: Bool = true) throws(ConfigurationError) {
+        database = try DatabaseURL(settings.databaseURL ?? Self.defaultDatabaseURL)
+        databaseMaxConnections = try Self.integer(
+            settings.databaseMaxConnections, name: "DB_MAX_CONNECTIONS", default: 20, range: 1...1000)
+        do {
+            redis = try RedisConfiguration(url: settings.redisURL ?? Self.defaultRedisURL)
+        } catch {
+            throw ConfigurationError("REDIS_URL", error.description)
+        }
+        redis.connectionCount = try Self.integer(
+            settings.redisConnections, name: "REDIS_CONNECTIONS", default: 4, range: 1...256)
+        httpHost = settings.httpHost ?? "127.0.0.1"
+        guard !httpHost.isEmpty else { throw ConfigurationError("HTTP_HOST", "must not be empty") }
+        httpPort = try Self.integer(settings.httpPort, name: "HTTP_PORT", default: 8080, range: 0...65535)
+        jwtSecret = settings.jwtSecret ?? ""
+        if requireSecret && jwtSecret.utf8.count < 16 {
+            throw ConfigurationError(
+                "JWT_SECRET", jwtSecret.isEmpty ? "is not set" : "must be at least 16 bytes long")
+        }
+    }
+
+    private static func integer(
+        _ text: String?, name: String, default value: Int, range: ClosedRange<Int>
+    ) throws(ConfigurationError) -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigurationError(name, "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}

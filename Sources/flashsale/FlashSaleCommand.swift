@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct FlashSaleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flashsale",
+        abstract: "FlashSale: a flash-sale order service that sells every unit exactly once.",
+        discussion: """
+            Settings come from environment variables; each has a flag that overrides it.
+            Run `flashsale help <command>` for a command's flags.
+            """,
+        subcommands: [Serve.self, Migrate.self]
+    )
+}

@@ -1,0 +1,17 @@
+import Foundation
+import Logging
+
+enum AppLogger {
+    /// A logger at LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default info).
+    static func make(_ label: String) throws -> Logger {
+        var logger = Logger(label: label)
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw CommandFailure(
+                "configuration error: LOG_LEVEL: '\(level)' is not one of trace, debug, info, notice, warning, error, critical",
+                exitCode: 2)
+        }
+        logger.logLevel = parsed
+        return logger
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import FlashSale
+import Foundation
+import PostgresNIO
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the SQL migrations PostgreSQL does not have yet.",
+        discussion: """
+            Each migration runs in its own transaction and is recorded in schema_migrations.
+            Safe to run twice, and from several machines at once: an advisory lock serialises them.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
+                .overridden(by: connection.settings)
+            let configuration = try FlashSaleConfiguration(settings, requireSecret: false)
+            let migrations = try connection.migrations()
+            let logger = try AppLogger.make("flashsale.migrate")
+            try await DatabaseProbe.check(configuration.database, logger: logger)
+            let client = PostgresClient(
+                configuration: configuration.database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
+            let applied = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await Migrator(client: client, logger: logger).migrate(migrations)
+            }
+            if applied.isEmpty {
+                print("Database is up to date (\(migrations.count) migrations).")
+            } else {
+                for migration in applied { print("Applied \(migration.version)_\(migration.name)") }
+            }
+        }
+    }
+}

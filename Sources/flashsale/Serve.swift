@@ -1,0 +1,39 @@
+import ArgumentParser
+import FlashSale
+import FlashSaleHTTP
+import Foundation
+import Hummingbird
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP service (migrates PostgreSQL first).",
+        discussion: "Stops gracefully on SIGINT/SIGTERM: in-flight requests finish, then the pools close.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .customLong("host"), help: "Address to listen on (env HTTP_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .customLong("port"), help: "Port to listen on (env HTTP_PORT, default 8080).")
+    var port: String?
+
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret for shopper tokens, ≥ 16 bytes (env JWT_SECRET).")
+    var jwtSecret: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            var overrides = connection.settings
+            overrides.httpHost = host
+            overrides.httpPort = port
+            overrides.jwtSecret = jwtSecret
+            let settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
+                .overridden(by: overrides)
+            let configuration = try FlashSaleConfiguration(settings)
+            let migrations = try connection.migrations()
+            let logger = try AppLogger.make("flashsale")
+            try await DatabaseProbe.check(configuration.database, logger: logger)
+            let app = buildApplication(configuration: configuration, migrations: migrations, logger: logger)
+            try await app.runService()
+        }
+    }
+}

@@ -1,0 +1,9 @@
+/// Retries `body` for up to ~3 s: reconnects back off after failures, so the first tries may fail fast.
+public func eventually<T>(_ body: () async throws -> T) async throws -> T {
+    var lastError: (any Error)?
+    for _ in 0..<60 {
+        do { return try await body() } catch { lastError = error }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw lastError!
+}
