@@ -102,6 +102,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // Runs the built `flashsale` executable (make test builds it first with --build-tests).
+        .testTarget(
+            name: "FlashSaleCLITests",
+            dependencies: ["FlashSale", "FlashSaleTestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,7 +22,7 @@ struct Migrate: AsyncParsableCommand {
             let logger = try AppLogger.make("flashsale.migrate")
             try await DatabaseProbe.check(configuration.database, logger: logger)
             let client = PostgresClient(
-                configuration: configuration.database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
+                configuration: configuration.database.clientConfiguration(maxConnections: 2), backgroundLogger: logger.poolLogger)
             let applied = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }

@@ -8,12 +8,12 @@ import PostgresNIO
 public enum TestDatabase {
     public static let logger = Logger(label: "test")
 
+    public static var serverURLText: String {
+        ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "postgres://flashsale@127.0.0.1:55432/flashsale_test"
+    }
+
     public static var serverURL: DatabaseURL {
-        get throws {
-            try DatabaseURL(
-                ProcessInfo.processInfo.environment["DATABASE_URL"]
-                    ?? "postgres://flashsale@127.0.0.1:55432/flashsale_test")
-        }
+        get throws { try DatabaseURL(serverURLText) }
     }
 
     public static func withFreshDatabase<T: Sendable>(

@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// One readable line for a PostgreSQL error. `PSQLError`'s description hides the server's message
@@ -13,6 +16,11 @@ public enum PostgresErrorText {
         if let message = error.serverInfo?[.message] {
             let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return message + code
+        }
+        if let connectionError = error.underlying as? NIOConnectionError,
+            let ioError = connectionError.connectionErrors.first?.error as? IOError
+        {
+            return String(cString: strerror(ioError.errnoCode))
         }
         if let underlying = error.underlying { return "\(error.code): \(underlying)" }
         return "\(error.code)"

@@ -18,7 +18,7 @@ public struct AppDependencies: Sendable {
         postgres = PostgresClient(
             configuration: configuration.database.clientConfiguration(
                 maxConnections: configuration.databaseMaxConnections),
-            backgroundLogger: logger)
+            backgroundLogger: logger.poolLogger)
         redis = RedisClient(configuration: configuration.redis)
     }
 }

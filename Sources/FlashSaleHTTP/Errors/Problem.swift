@@ -28,7 +28,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         ]
         for (key, value) in extensions where body[key] == nil { body[key] = .string(value) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(body)
         var fields = headers
         fields[.contentType] = "application/problem+json"
