@@ -19,13 +19,18 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("migrations-dir"), help: "Folder of NNNN_name.sql files (env MIGRATIONS_DIR; default: the ones built in).")
     var migrationsDirectory: String?
 
-    var settings: FlashSaleConfiguration.Settings {
-        var settings = FlashSaleConfiguration.Settings()
-        settings.databaseURL = databaseURL
-        settings.databaseMaxConnections = databaseMaxConnections
-        settings.redisURL = redisURL
-        settings.redisConnections = redisConnections
-        return settings
+    /// The environment's settings overridden by these flags and by the command's own (`moreFlags`), validated.
+    func configuration(
+        requireSecret: Bool, moreFlags: (inout FlashSaleConfiguration.Settings) -> Void = { _ in }
+    ) throws -> FlashSaleConfiguration {
+        var flags = FlashSaleConfiguration.Settings()
+        flags.databaseURL = databaseURL
+        flags.databaseMaxConnections = databaseMaxConnections
+        flags.redisURL = redisURL
+        flags.redisConnections = redisConnections
+        moreFlags(&flags)
+        let environment = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
+        return try FlashSaleConfiguration(environment.overridden(by: flags), requireSecret: requireSecret)
     }
 
     func migrations() throws -> [Migration] {

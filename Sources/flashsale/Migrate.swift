@@ -15,18 +15,14 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
-                .overridden(by: connection.settings)
-            let configuration = try FlashSaleConfiguration(settings, requireSecret: false)
+            let configuration = try connection.configuration(requireSecret: false)
             let migrations = try connection.migrations()
             let logger = try AppLogger.make("flashsale.migrate")
             try await DatabaseProbe.check(configuration.database, logger: logger)
             let client = PostgresClient(
                 configuration: configuration.database.clientConfiguration(maxConnections: 2), backgroundLogger: logger.poolLogger)
-            let applied = try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
-                return try await Migrator(client: client, logger: logger).migrate(migrations)
+            let applied = try await client.whileRunning { client in
+                try await Migrator(client: client, logger: logger).migrate(migrations)
             }
             if applied.isEmpty {
                 print("Database is up to date (\(migrations.count) migrations).")

@@ -22,13 +22,11 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            var overrides = connection.settings
-            overrides.httpHost = host
-            overrides.httpPort = port
-            overrides.jwtSecret = jwtSecret
-            let settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
-                .overridden(by: overrides)
-            let configuration = try FlashSaleConfiguration(settings)
+            let configuration = try connection.configuration(requireSecret: true) { overrides in
+                overrides.httpHost = host
+                overrides.httpPort = port
+                overrides.jwtSecret = jwtSecret
+            }
             let migrations = try connection.migrations()
             let logger = try AppLogger.make("flashsale")
             try await DatabaseProbe.check(configuration.database, logger: logger)

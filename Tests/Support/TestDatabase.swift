@@ -42,14 +42,7 @@ public enum TestDatabase {
         _ url: DatabaseURL, _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        return try await client.whileRunning(body)
     }
 
     static func drop(_ name: String, on server: DatabaseURL) async throws {
