@@ -14,7 +14,7 @@ export FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT
 # Dev environment of the service (override: make run HTTP_PORT=9090 ...).
 HTTP_HOST  ?= 127.0.0.1
 HTTP_PORT  ?= 8080
-JWT_SECRET ?= dev-secret-change-me
+JWT_SECRET ?= dev-only-secret-change-me-in-production
 # Deliberately not named DATABASE_URL/REDIS_URL so that a value exported in
 # your shell for something else is never picked up (tests write to these).
 DEV_DATABASE_URL  ?= postgres://flashsale@127.0.0.1:$(FLASHSALE_PG_PORT)/flashsale
@@ -46,7 +46,7 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 	FLASHSALE_REDIS_SERVER=$$(command -v redis-server); export FLASHSALE_REDIS_SERVER; \
 	echo "+ DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL FLASHSALE_REDIS_SERVER=$$FLASHSALE_REDIS_SERVER"; \
 	echo "+ swift build --build-tests"; swift build --build-tests; \
-	echo "+ swift test"; swift test
+	echo "+ swift test --no-parallel"; swift test --no-parallel
 
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop

@@ -17,7 +17,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("port"), help: "Port to listen on (env HTTP_PORT, default 8080).")
     var port: String?
 
-    @Option(name: .customLong("jwt-secret"), help: "HS256 secret for shopper tokens, ≥ 16 bytes (env JWT_SECRET).")
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret for shopper tokens, at least 32 bytes (env JWT_SECRET).")
     var jwtSecret: String?
 
     func run() async throws {
@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
             let migrations = try connection.migrations()
             let logger = try AppLogger.make("flashsale")
             try await DatabaseProbe.check(configuration.database, logger: logger)
-            let app = buildApplication(configuration: configuration, migrations: migrations, logger: logger)
+            let app = await buildApplication(configuration: configuration, migrations: migrations, logger: logger)
             try await app.runService()
         }
     }

@@ -31,7 +31,7 @@ struct CommandLineTests {
         (["LOG_LEVEL": "loud"], "LOG_LEVEL"),
     ])
     func badConfigurationStopsServeWithOneLine(_ environment: [String: String], _ setting: String) async throws {
-        var full = ["JWT_SECRET": "0123456789abcdef"]
+        var full = ["JWT_SECRET": "0123456789abcdef0123456789abcdef"]
         full.merge(environment) { $1 }
         let outcome = try await FlashsaleBinary.run(["serve"], environment: full)
         #expect(outcome.status == 2)
@@ -42,7 +42,7 @@ struct CommandLineTests {
 
     @Test func aFlagOverridesTheEnvironment() async throws {
         let outcome = try await FlashsaleBinary.run(
-            ["serve", "--port", "not-a-port"], environment: ["JWT_SECRET": "0123456789abcdef", "HTTP_PORT": "8080"])
+            ["serve", "--port", "not-a-port"], environment: ["JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "8080"])
         #expect(outcome.status == 2)
         #expect(outcome.errors.contains("'not-a-port'"))
     }
@@ -50,7 +50,7 @@ struct CommandLineTests {
     @Test func servesThenStopsGracefullyOnSIGTERM() async throws {
         let port = Int.random(in: 40_000..<50_000)
         let environment = [
-            "JWT_SECRET": "0123456789abcdef", "HTTP_PORT": "\(port)",
+            "JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "\(port)",
             "DATABASE_URL": TestDatabase.serverURLText,
             "REDIS_URL": ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:56379/1",
         ]

@@ -5,7 +5,7 @@ import Testing
 struct ConfigurationTests {
     @Test func defaultsNeedOnlyASecret() throws {
         var settings = FlashSaleConfiguration.Settings()
-        settings.jwtSecret = "0123456789abcdef"
+        settings.jwtSecret = "0123456789abcdef0123456789abcdef"
         let configuration = try FlashSaleConfiguration(settings)
         #expect(configuration.httpPort == 8080)
         #expect(configuration.databaseMaxConnections == 20)
@@ -15,14 +15,14 @@ struct ConfigurationTests {
 
     @Test func flagsOverrideTheEnvironment() throws {
         let environment = FlashSaleConfiguration.Settings(environment: [
-            "HTTP_PORT": "9000", "JWT_SECRET": "from-the-environment", "DB_MAX_CONNECTIONS": "5",
+            "HTTP_PORT": "9000", "JWT_SECRET": "from-the-environment-0123456789abcdef", "DB_MAX_CONNECTIONS": "5",
         ])
         var flags = FlashSaleConfiguration.Settings()
         flags.httpPort = "9100"
         let configuration = try FlashSaleConfiguration(environment.overridden(by: flags))
         #expect(configuration.httpPort == 9100)
         #expect(configuration.databaseMaxConnections == 5)
-        #expect(configuration.jwtSecret == "from-the-environment")
+        #expect(configuration.jwtSecret == "from-the-environment-0123456789abcdef")
     }
 
     @Test(arguments: [
@@ -31,7 +31,7 @@ struct ConfigurationTests {
         ("DATABASE_URL", "postgres://u@host/"), ("REDIS_URL", "redis://h:0"), ("JWT_SECRET", "short"),
     ])
     func badValuesNameTheSetting(_ name: String, _ value: String) {
-        var environment = ["JWT_SECRET": "0123456789abcdef"]
+        var environment = ["JWT_SECRET": "0123456789abcdef0123456789abcdef"]
         environment[name] = value
         let error = #expect(throws: ConfigurationError.self) {
             try FlashSaleConfiguration(.init(environment: environment))

@@ -1,7 +1,7 @@
-/// Retries `body` for up to ~3 s: reconnects back off after failures, so the first tries may fail fast.
+/// Retries `body` for up to ~10 s (the machine may be busy with other tests): reconnects back off after failures, so the first tries may fail fast.
 public func eventually<T>(_ body: () async throws -> T) async throws -> T {
     var lastError: (any Error)?
-    for _ in 0..<60 {
+    for _ in 0..<200 {
         do { return try await body() } catch { lastError = error }
         try await Task.sleep(for: .milliseconds(50))
     }

@@ -55,6 +55,8 @@ public final class TestRedisServer: @unchecked Sendable {
     }
 
     private func launch() async throws {
+        // Something else on the port would answer our readiness check in our server's place.
+        guard !canConnect() else { throw TestServerError.couldNotStart("port \(port) is taken") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = [

@@ -65,9 +65,9 @@ public struct FlashSaleConfiguration: Sendable {
         guard !httpHost.isEmpty else { throw ConfigurationError("HTTP_HOST", "must not be empty") }
         httpPort = try Self.integer(settings.httpPort, name: "HTTP_PORT", default: 8080, range: 0...65535)
         jwtSecret = settings.jwtSecret ?? ""
-        if requireSecret && jwtSecret.utf8.count < 16 {
+        if requireSecret && jwtSecret.utf8.count < 32 {
             throw ConfigurationError(
-                "JWT_SECRET", jwtSecret.isEmpty ? "is not set" : "must be at least 16 bytes long")
+                "JWT_SECRET", jwtSecret.isEmpty ? "is not set" : "must be at least 32 bytes long (HS256 keys are 256 bits)")
         }
     }
 

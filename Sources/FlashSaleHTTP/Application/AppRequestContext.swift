@@ -4,9 +4,18 @@ import Hummingbird
 /// The request context of every FlashSale route: JSON in and out, snake_case keys (the API contract).
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// Set by the authentication middleware on shopper routes.
+    public var shopperID: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        shopperID = nil
+    }
+
+    /// The authenticated shopper; only routes behind the authentication middleware call this.
+    func requireShopper() throws -> String {
+        guard let shopperID else { throw Problem.unauthorized("this route needs a shopper token") }
+        return shopperID
     }
 
     public var requestDecoder: JSONDecoder {

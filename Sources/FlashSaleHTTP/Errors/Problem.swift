@@ -1,3 +1,4 @@
+import FlashSale
 import Foundation
 import Hummingbird
 
@@ -19,21 +20,11 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body: [String: JSONValue] = [
-            "type": .string("https://flashsale.dev/problems/\(code.replacingOccurrences(of: "_", with: "-"))"),
-            "title": .string(title),
-            "status": .integer(Int(status.code)),
-            "detail": .string(detail),
-            "code": .string(code),
-        ]
-        for (key, value) in extensions where body[key] == nil { body[key] = .string(value) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(body)
+        let body = ProblemBody.render(
+            status: Int(status.code), code: code, title: title, detail: detail, extensions: extensions)
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(
-            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
@@ -46,6 +37,18 @@ extension Problem {
         Problem(status: .badRequest, code: "invalid_request", title: "Invalid request", detail: detail)
     }
 
+    public static func unauthorized(_ detail: String) -> Problem {
+        var problem = Problem(status: .unauthorized, code: "unauthorized", title: "Unauthorized", detail: detail)
+        problem.headers[.wwwAuthenticate] = "Bearer"
+        return problem
+    }
+
+    public static func saleNotActive(_ saleID: String) -> Problem {
+        Problem(
+            status: .forbidden, code: "sale_not_active", title: "Sale not active",
+            detail: "sale \(saleID) is not open for purchases now")
+    }
+
     public static func unavailable(_ detail: String) -> Problem {
         Problem(status: .serviceUnavailable, code: "unavailable", title: "Service unavailable", detail: detail)
     }
@@ -53,18 +56,4 @@ extension Problem {
     public static let internalError = Problem(
         status: .internalServerError, code: "internal", title: "Internal error",
         detail: "The request could not be completed; it has been logged.")
-}
-
-/// The few JSON shapes a problem body needs, so it can be encoded without a dictionary of `Any`.
-enum JSONValue: Encodable {
-    case string(String)
-    case integer(Int)
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        }
-    }
 }

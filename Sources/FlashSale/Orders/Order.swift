@@ -1,0 +1,71 @@
+import Foundation
+
+public enum OrderStatus: String, Sendable, Codable {
+    case reserved, paid, cancelled, expired
+}
+
+/// An order as PostgreSQL records it.
+public struct Order: Sendable, Equatable {
+    public let id: UUID
+    public let saleID: String
+    public let sku: String
+    public let shopperID: String
+    public let quantity: Int64
+    public let amountCents: Int64
+    public let status: OrderStatus
+    public let payBy: Date
+    public let createdAt: Date
+    public let version: Int64
+
+    public init(
+        id: UUID, saleID: String, sku: String, shopperID: String, quantity: Int64, amountCents: Int64,
+        status: OrderStatus, payBy: Date, createdAt: Date, version: Int64
+    ) {
+        self.id = id
+        self.saleID = saleID
+        self.sku = sku
+        self.shopperID = shopperID
+        self.quantity = quantity
+        self.amountCents = amountCents
+        self.status = status
+        self.payBy = payBy
+        self.createdAt = createdAt
+        self.version = version
+    }
+}
+
+/// The order as the API shows it. Replays must be byte-for-byte the first answer, so the
+/// encoding is fixed here (sorted keys, whole-second RFC 3339 times) rather than left to a router.
+public struct OrderDocument: Codable, Sendable, Equatable {
+    public let orderId: String
+    public let saleId: String
+    public let sku: String
+    public let quantity: Int64
+    public let amountCents: Int64
+    public let status: OrderStatus
+    public let payBy: Date
+    public let createdAt: Date
+
+    public init(_ order: Order) {
+        orderId = order.id.uuidString.lowercased()
+        saleId = order.saleID
+        sku = order.sku
+        quantity = order.quantity
+        amountCents = order.amountCents
+        status = order.status
+        payBy = order.payBy
+        createdAt = order.createdAt
+    }
+
+    public static func encode(_ order: Order) throws -> [UInt8] {
+        Array(try encoder.encode(OrderDocument(order)))
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Cancels a reserved order: the stock goes back in PostgreSQL in the same transaction as the state
+/// change, and in Redis right after, once. A job recorded in that transaction makes the Redis release
+/// survive a crash or a Redis outage: the worker finishes it when the inline attempt could not.
+public struct OrderCancellation: Sendable {
+    let postgres: PostgresClient
+    let reservations: StockReservations
+    let logger: Logger
+
+    public init(postgres: PostgresClient, reservations: StockReservations, logger: Logger) {
+        self.postgres = postgres
+        self.reservations = reservations
+        self.logger = logger
+    }
+
+    public func cancel(orderID: String, shopperID: String) async throws -> OrderAnswer {
+        guard let id = UUID(uuidString: orderID) else { return .notFound(orderID) }
+        let outcome: (answer: OrderAnswer, released: Order?) = try await postgres.withTransaction(logger: logger) {
+            connection in
+            guard let current = try await OrderRepository.order(id, on: connection, logger: logger),
+                current.shopperID == shopperID
+            else { return (.notFound(orderID), nil) }
+            guard let cancelled = try await OrderRepository.transition(id, to: .cancelled, on: connection, logger: logger)
+            else {
+                // Someone else changed it first (a concurrent cancel, a payment): answer from its state now.
+                let now = try await OrderRepository.order(id, on: connection, logger: logger) ?? current
+                if now.status == .cancelled { return (try .order(now), nil) }
+                return (
+                    .problem(
+                        409, "order_not_cancellable", "Order not cancellable",
+                        "the order is \(now.status.rawValue); only reserved orders can be cancelled"), nil
+                )
+            }
+            try await connection.query(
+                """
+                UPDATE inventory SET available = available + \(cancelled.quantity)::int, version = version + 1
+                WHERE sale_id = \(cancelled.saleID) AND sku = \(cancelled.sku)
+                """, logger: logger)
+            let key = cancelled.id.uuidString.lowercased()
+            try await connection.query(
+                """
+                INSERT INTO jobs (kind, payload, dedupe_key) VALUES
+                  ('email', jsonb_build_object('order_id', \(key), 'event', 'order_cancelled'), \("email:\(key):order_cancelled")),
+                  ('redis_release', jsonb_build_object('order_id', \(key), 'sale_id', \(cancelled.saleID),
+                     'sku', \(cancelled.sku), 'shopper_id', \(cancelled.shopperID), 'quantity', \(cancelled.quantity)),
+                   \("redis_release:\(key)"))
+                ON CONFLICT (dedupe_key) DO NOTHING
+                """, logger: logger)
+            return (try .order(cancelled), cancelled)
+        }
+        if let order = outcome.released { await releaseInRedis(order) }
+        return outcome.answer
+    }
+
+    /// Best effort now; the pending `redis_release` job guarantees it later.
+    private func releaseInRedis(_ order: Order) async {
+        do {
+            try await reservations.release(
+                saleID: order.saleID, sku: order.sku, orderID: order.id.uuidString.lowercased(),
+                shopperID: order.shopperID, quantity: order.quantity)
+            try await postgres.query(
+                """
+                UPDATE jobs SET status = 'done', updated_at = now()
+                WHERE dedupe_key = \("redis_release:\(order.id.uuidString.lowercased())")
+                """, logger: logger)
+        } catch {
+            logger.warning("Redis release deferred to the worker", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Reads orders from PostgreSQL.
+public struct OrderRepository: Sendable {
+    let postgres: PostgresClient
+    let logger: Logger
+
+    public init(postgres: PostgresClient, logger: Logger) {
+        self.postgres = postgres
+        self.logger = logger
+    }
+
+    public func order(_ id: UUID) async throws -> Order? {
+        try await postgres.withConnection { try await Self.order(id, on: $0, logger: logger) }
+    }
+
+    /// The order as `connection` sees it (inside its transaction, if any).
+    static func order(_ id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Order? {
+        try await decode(
+            connection.query(
+                """
+                SELECT id, sale_id, sku, shopper_id, quantity::bigint, amount_cents, status, pay_by, created_at, version
+                FROM orders WHERE id = \(id)
+                """, logger: logger)
+        ).first
+    }
+
+    /// Moves an order from `reserved` to `status` if it is still reserved (and, for payment, still in its
+    /// window and at `version`); nil when it was not. Each order changes state once, so stock is released once.
+    static func transition(
+        _ id: UUID, to status: OrderStatus, expectedVersion: Int64? = nil, withinPaymentWindow: Bool = false,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Order? {
+        try await decode(
+            connection.query(
+                """
+                UPDATE orders SET status = \(status.rawValue), version = version + 1, updated_at = now()
+                WHERE id = \(id) AND status = 'reserved'
+                  AND (\(expectedVersion)::bigint IS NULL OR version = \(expectedVersion))
+                  AND (NOT \(withinPaymentWindow) OR pay_by > now())
+                RETURNING id, sale_id, sku, shopper_id, quantity::bigint, amount_cents, status, pay_by, created_at, version
+                """, logger: logger)
+        ).first
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Order] {
+        var orders: [Order] = []
+        for try await (id, saleID, sku, shopperID, quantity, amount, status, payBy, createdAt, version) in rows.decode(
+            (UUID, String, String, String, Int64, Int64, String, Date, Date, Int64).self)
+        {
+            orders.append(
+                Order(
+                    id: id, saleID: saleID, sku: sku, shopperID: shopperID, quantity: quantity, amountCents: amount,
+                    status: OrderStatus(rawValue: status) ?? .reserved, payBy: payBy, createdAt: createdAt,
+                    version: version))
+        }
+        return orders
+    }
+}

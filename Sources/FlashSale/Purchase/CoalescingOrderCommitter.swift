@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Group commit per SKU: while one transaction for a SKU is in flight, the winners that arrive
+/// queue up, and the next transaction commits all of them with one versioned update of the
+/// inventory row. A lone order is written at once (no waiting for company), so latency is never
+/// traded for throughput; under a spike, batches grow by themselves and the row sees one update
+/// per batch instead of one per order, so optimistic locking stops collapsing into retries.
+public final class CoalescingOrderCommitter: OrderCommitter {
+    public static let defaultMaximumBatch = 256
+
+    private struct Waiter: Sendable {
+        let order: PendingOrder
+        let continuation: CheckedContinuation<Order, any Error>
+    }
+
+    private struct Key: Hashable, Sendable {
+        let saleID: String
+        let sku: String
+    }
+
+    private struct State: Sendable {
+        var queues: [Key: [Waiter]] = [:]
+        /// SKUs with a flusher running; at most one per SKU in this process.
+        var flushing: Set<Key> = []
+    }
+
+    private let writer: OrderBatchWriter
+    private let maximumBatch: Int
+    private let state = Mutex(State())
+
+    public init(writer: OrderBatchWriter, maximumBatch: Int = CoalescingOrderCommitter.defaultMaximumBatch) {
+        self.writer = writer
+        self.maximumBatch = maximumBatch
+    }
+
+    public func commit(_ order: PendingOrder) async throws -> Order {
+        let key = Key(saleID: order.saleID, sku: order.sku)
+        return try await withCheckedThrowingContinuation { continuation in
+            let startFlusher = state.withLock { state in
+                state.queues[key, default: []].append(Waiter(order: order, continuation: continuation))
+                return state.flushing.insert(key).inserted
+            }
+            if startFlusher {
+                Task { await self.flush(key) }
+            }
+        }
+    }
+
+    private func flush(_ key: Key) async {
+        while let batch = nextBatch(key) {
+            do {
+                let orders = try await writer.write(batch.map(\.order))
+                for (waiter, order) in zip(batch, orders) { waiter.continuation.resume(returning: order) }
+            } catch {
+                await isolate(batch, after: error)
+            }
+        }
+    }
+
+    /// Takes up to `maximumBatch` waiters, or ends this flusher when the queue is empty.
+    private func nextBatch(_ key: Key) -> [Waiter]? {
+        state.withLock { state in
+            guard let queue = state.queues[key], !queue.isEmpty else {
+                state.queues[key] = nil
+                state.flushing.remove(key)
+                return nil
+            }
+            let batch = Array(queue.prefix(maximumBatch))
+            state.queues[key] = Array(queue.dropFirst(batch.count))
+            return batch
+        }
+    }
+
+    /// A failed batch is retried order by order, so one bad order cannot fail its neighbours.
+    private func isolate(_ batch: [Waiter], after error: any Error) async {
+        guard batch.count > 1 else {
+            batch[0].continuation.resume(throwing: error)
+            return
+        }
+        for waiter in batch {
+            do {
+                waiter.continuation.resume(returning: try await writer.write([waiter.order])[0])
+            } catch {
+                waiter.continuation.resume(throwing: error)
+            }
+        }
+    }
+}

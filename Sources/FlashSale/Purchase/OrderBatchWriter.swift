@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Writes orders of one SKU in one transaction with an optimistic, version-checked update of the
+/// stock of record, retried with jitter when another writer got there first.
+public struct OrderBatchWriter: Sendable {
+    public static let maximumAttempts = 12
+
+    let postgres: PostgresClient
+    let logger: Logger
+
+    public init(postgres: PostgresClient, logger: Logger) {
+        self.postgres = postgres
+        self.logger = logger
+    }
+
+    public enum WriteError: Error, Equatable {
+        /// PostgreSQL has less stock than Redis handed out: Redis is ahead of the record; reconcile.
+        case stockOfRecordShort(sku: String, available: Int64, requested: Int64)
+        case unknownItem(sku: String)
+        case tooMuchContention(attempts: Int)
+    }
+
+    private struct VersionConflict: Error {}
+
+    /// All orders must be of one sale and SKU. Returns them committed, in the same order.
+    public func write(_ batch: [PendingOrder]) async throws -> [Order] {
+        precondition(!batch.isEmpty)
+        for attempt in 1...Self.maximumAttempts {
+            do {
+                return try await writeOnce(batch)
+            } catch is VersionConflict {
+                // Back off a random while, growing with the attempts, so colliding writers spread out.
+                let ceiling = min(1 << attempt, 64)
+                try await Task.sleep(for: .microseconds(Int.random(in: 0...(ceiling * 500))))
+            } catch let error as PostgresTransactionError {
+                if error.closureError is VersionConflict { continue }
+                if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+                throw error
+            }
+        }
+        throw WriteError.tooMuchContention(attempts: Self.maximumAttempts)
+    }
+
+    private func writeOnce(_ batch: [PendingOrder]) async throws -> [Order] {
+        let first = batch[0]
+        let total = batch.reduce(Int64(0)) { $0 + $1.quantity }
+        return try await postgres.withTransaction(logger: logger) { connection in
+            let current = try await connection.query(
+                "SELECT available::bigint, version FROM inventory WHERE sale_id = \(first.saleID) AND sku = \(first.sku)",
+                logger: logger
+            ).decode((Int64, Int64).self).collectAll()
+            guard let (available, version) = current.first else { throw WriteError.unknownItem(sku: first.sku) }
+            guard available >= total else {
+                throw WriteError.stockOfRecordShort(sku: first.sku, available: available, requested: total)
+            }
+            let updated = try await connection.query(
+                """
+                UPDATE inventory SET available = available - \(total), version = version + 1
+                WHERE sale_id = \(first.saleID) AND sku = \(first.sku) AND version = \(version) AND available >= \(total)
+                RETURNING version
+                """, logger: logger
+            ).decode(Int64.self).collectAll()
+            guard !updated.isEmpty else { throw VersionConflict() }
+
+            let ids = batch.map(\.id)
+            let shoppers = batch.map(\.shopperID)
+            let quantities = batch.map(\.quantity)
+            let amounts = batch.map(\.amountCents)
+            let tokens = batch.map(\.checkoutToken)
+            let rows = try await connection.query(
+                """
+                WITH inserted AS (
+                    INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by)
+                    SELECT unnest(\(ids)::uuid[]), \(first.saleID), \(first.sku), unnest(\(shoppers)::text[]),
+                           unnest(\(quantities)::bigint[])::int, unnest(\(amounts)::bigint[]), 'reserved',
+                           unnest(\(tokens)::text[]), now() + make_interval(secs => \(first.paymentWindowSeconds))
+                    RETURNING id, pay_by, created_at
+                ), jobs_added AS (
+                    INSERT INTO jobs (kind, payload, dedupe_key, run_at)
+                    SELECT 'order_expiry', jsonb_build_object('order_id', id), 'order_expiry:' || id, pay_by FROM inserted
+                    UNION ALL
+                    SELECT 'email', jsonb_build_object('order_id', id, 'event', 'order_reserved'),
+                           'email:' || id || ':order_reserved', now() FROM inserted
+                )
+                SELECT id, pay_by, created_at FROM inserted
+                """, logger: logger
+            ).decode((UUID, Date, Date).self).collectAll()
+            let times = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
+            return batch.map { pending in
+                let (payBy, createdAt) = times[pending.id]!
+                return Order(
+                    id: pending.id, saleID: pending.saleID, sku: pending.sku, shopperID: pending.shopperID,
+                    quantity: pending.quantity, amountCents: pending.amountCents, status: .reserved, payBy: payBy,
+                    createdAt: createdAt, version: 0)
+            }
+        }
+    }
+}
+
+extension AsyncSequence {
+    /// Every element, in order (for small query results).
+    func collectAll() async throws -> [Element] {
+        var elements: [Element] = []
+        for try await element in self { elements.append(element) }
+        return elements
+    }
+}

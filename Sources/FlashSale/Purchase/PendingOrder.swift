@@ -1,0 +1,33 @@
+import Foundation
+
+/// An order that won its units in Redis and now has to be committed to PostgreSQL.
+public struct PendingOrder: Sendable, Equatable {
+    public let id: UUID
+    public let saleID: String
+    public let sku: String
+    public let shopperID: String
+    public let quantity: Int64
+    public let amountCents: Int64
+    public let checkoutToken: String
+    public let paymentWindowSeconds: Int64
+
+    public init(
+        id: UUID = UUID(), saleID: String, sku: String, shopperID: String, quantity: Int64, amountCents: Int64,
+        checkoutToken: String, paymentWindowSeconds: Int64
+    ) {
+        self.id = id
+        self.saleID = saleID
+        self.sku = sku
+        self.shopperID = shopperID
+        self.quantity = quantity
+        self.amountCents = amountCents
+        self.checkoutToken = checkoutToken
+        self.paymentWindowSeconds = paymentWindowSeconds
+    }
+}
+
+/// Commits won orders to PostgreSQL: the stock of record goes down and the order and its outbox
+/// jobs are inserted, in one transaction. When it returns, the order is committed (invariant 4).
+public protocol OrderCommitter: Sendable {
+    func commit(_ order: PendingOrder) async throws -> Order
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+
+/// Check stock → deduct stock → create order. Redis decides who wins in one script per attempt;
+/// only winners reach PostgreSQL. If PostgreSQL fails, Redis is compensated and the answer is 503.
+public struct PurchaseWorkflow: Sendable {
+    /// Beyond this, a quantity is a typo or an attack, not a purchase.
+    public static let maximumQuantity: Int64 = 1_000_000
+
+    let catalog: SaleCatalog
+    let reservations: StockReservations
+    let committer: any OrderCommitter
+    let logger: Logger
+
+    public init(catalog: SaleCatalog, reservations: StockReservations, committer: any OrderCommitter, logger: Logger) {
+        self.catalog = catalog
+        self.reservations = reservations
+        self.committer = committer
+        self.logger = logger
+    }
+
+    public func purchase(
+        saleID: String, sku: String, quantity: Int64, token: String, shopperID: String, now: Date = Date()
+    ) async -> PurchaseOutcome {
+        guard (1...Self.maximumQuantity).contains(quantity) else {
+            return .rejected(.invalidRequest, detail: "quantity must be a whole number from 1 to \(Self.maximumQuantity)")
+        }
+        guard CheckoutTokens.isWellFormed(token) else {
+            return .rejected(.invalidToken, detail: "the Idempotency-Key is not a checkout token issued by this service")
+        }
+        let entry: SaleCatalog.Entry?
+        do {
+            entry = try await catalog.entry(saleID)
+        } catch {
+            logger.error("sale lookup failed", metadata: ["error": "\(error)"])
+            return .rejected(.unavailable, detail: "the sale cannot be read right now; try again")
+        }
+        guard let entry else { return .rejected(.notFound, detail: "no sale \(saleID)") }
+        guard let item = entry.items[sku] else { return .rejected(.notFound, detail: "sale \(saleID) has no SKU \(sku)") }
+        guard entry.sale.isActive(at: now) else {
+            return .rejected(.saleNotActive, detail: "sale \(saleID) is not open for purchases now")
+        }
+
+        let reservation: StockReservations.Reservation
+        do {
+            reservation = try await reservations.reserve(
+                saleID: saleID, sku: sku, token: token, shopperID: shopperID, quantity: quantity,
+                limit: item.perShopperLimit, fingerprint: "\(sku)\n\(quantity)")
+        } catch {
+            logger.error("reservation failed", metadata: ["error": "\(error)"])
+            return .rejected(.unavailable, detail: "stock cannot be checked right now; try again")
+        }
+        switch reservation {
+        case .won:
+            let pending = PendingOrder(
+                saleID: saleID, sku: sku, shopperID: shopperID, quantity: quantity,
+                amountCents: item.priceCents * quantity, checkoutToken: token,
+                paymentWindowSeconds: entry.sale.paymentWindowSeconds)
+            return await commit(pending)
+        case .soldOut: return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
+        case .purchaseLimit: return .rejected(.purchaseLimit, detail: Self.detail(.purchaseLimit, sku: sku))
+        case .inProgress:
+            return .rejected(.requestInProgress, detail: "a request with this checkout token is still running")
+        case .invalidToken:
+            return .rejected(.invalidToken, detail: "the checkout token is unknown, expired, or not yours")
+        case .keyReused:
+            return .rejected(
+                .idempotencyKeyReused, detail: "this checkout token was already used with a different request body")
+        case .notStocked:
+            logger.error("stock missing in Redis", metadata: ["sale": "\(saleID)", "sku": "\(sku)"])
+            return .rejected(.unavailable, detail: "stock for \(sku) is being restored; try again shortly")
+        case .replay(let outcome, let body):
+            if outcome == "created" { return .replayCreated(body: body) }
+            let rejection = PurchaseRejection(rawValue: outcome) ?? .unavailable
+            return .replayRejected(rejection, detail: Self.detail(rejection, sku: sku))
+        }
+    }
+
+    private func commit(_ pending: PendingOrder) async -> PurchaseOutcome {
+        let order: Order
+        do {
+            order = try await committer.commit(pending)
+        } catch {
+            logger.error("order commit failed; giving the stock back", metadata: ["error": "\(error)"])
+            do {
+                try await reservations.compensate(
+                    saleID: pending.saleID, sku: pending.sku, token: pending.checkoutToken,
+                    shopperID: pending.shopperID, quantity: pending.quantity)
+            } catch {
+                // The ledger entry stays; the worker's sweep gives the stock back.
+                logger.error("compensation failed; left to the ledger sweep", metadata: ["error": "\(error)"])
+            }
+            return .rejected(.unavailable, detail: Self.detail(.unavailable, sku: pending.sku))
+        }
+        let body: [UInt8]
+        do {
+            body = try OrderDocument.encode(order)
+        } catch {
+            return .rejected(.unavailable, detail: Self.detail(.unavailable, sku: pending.sku))
+        }
+        do {
+            try await reservations.finalize(saleID: pending.saleID, token: pending.checkoutToken, body: body)
+        } catch {
+            // Committed regardless (201 stands); the ledger sweep finds the order and finalizes.
+            logger.warning("finalize failed after commit", metadata: ["error": "\(error)"])
+        }
+        return .created(body: body)
+    }
+
+    /// Details that replays repeat, so they depend only on what the replayed request had.
+    static func detail(_ rejection: PurchaseRejection, sku: String) -> String {
+        switch rejection {
+        case .soldOut: "\(sku) is sold out"
+        case .purchaseLimit: "this purchase would exceed the per-shopper limit of \(sku)"
+        case .unavailable: "the order could not be recorded; nothing was charged and the stock was released; try again with a new checkout token"
+        default: rejection.rawValue.replacingOccurrences(of: "_", with: " ")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// The Redis key layout of DESIGN.md. The sale id is the hash tag, so one sale's keys share a
+/// Redis Cluster slot and one Lua script may touch all of them.
+public struct RedisKeys: Sendable {
+    public let saleID: String
+
+    public init(saleID: String) {
+        self.saleID = saleID
+    }
+
+    private var prefix: String { "fs:{\(saleID)}:" }
+
+    public func stock(_ sku: String) -> String { prefix + "stock:" + sku }
+    public func token(_ token: String) -> String { prefix + "tok:" + token }
+    public func idempotency(_ token: String) -> String { prefix + "idem:" + token }
+    public func bought(shopper: String, sku: String) -> String { prefix + "bought:" + shopper + ":" + sku }
+    /// Reservations deducted in Redis whose PostgreSQL order is not committed yet (a sorted set by time).
+    public var reservations: String { prefix + "resv" }
+    /// Marks an order whose stock went back to Redis, so a release runs once.
+    public func released(order: String) -> String { prefix + "released:" + order }
+}

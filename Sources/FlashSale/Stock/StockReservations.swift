@@ -1,0 +1,108 @@
+import Logging
+import RedisClient
+
+/// The Redis side of a purchase: reserve (one script, one round trip), then either finalize or
+/// compensate; and the release of a cancelled or expired order's units.
+public struct StockReservations: Sendable {
+    /// Idempotency records outlive their token (5 minutes) so late retries still get their replay.
+    public static let recordLifetimeSeconds: Int64 = 24 * 3600
+
+    let redis: RedisClient
+
+    public init(redis: RedisClient) {
+        self.redis = redis
+    }
+
+    public enum Reservation: Sendable, Equatable {
+        case won(remaining: Int64)
+        case soldOut
+        case purchaseLimit
+        case inProgress
+        case invalidToken
+        case keyReused
+        /// The SKU's stock is not in Redis (never primed, or Redis lost its data).
+        case notStocked
+        case replay(outcome: String, body: [UInt8])
+    }
+
+    public func reserve(
+        saleID: String, sku: String, token: String, shopperID: String, quantity: Int64, limit: Int64,
+        fingerprint: String
+    ) async throws -> Reservation {
+        let keys = RedisKeys(saleID: saleID)
+        let reply = try await redis.run(
+            StockScripts.reserve,
+            keys: [
+                .string(keys.token(token)), .string(keys.idempotency(token)),
+                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.stock(sku)),
+                .string(keys.reservations),
+            ],
+            arguments: [
+                .string(shopperID), .integer(quantity), .integer(limit), .string(fingerprint), .string(token),
+                .integer(Self.recordLifetimeSeconds), .string(sku),
+            ])
+        guard let fields = reply.array, let kind = fields.first?.string else {
+            throw RedisError.protocolError("reserve script answered \(reply)")
+        }
+        switch kind {
+        case "won": return .won(remaining: fields.count > 1 ? fields[1].integer ?? 0 : 0)
+        case "sold_out": return .soldOut
+        case "purchase_limit": return .purchaseLimit
+        case "in_progress": return .inProgress
+        case "invalid_token": return .invalidToken
+        case "key_reused": return .keyReused
+        case "not_stocked": return .notStocked
+        case "replay":
+            return .replay(
+                outcome: fields.count > 1 ? fields[1].string ?? "" : "",
+                body: fields.count > 2 ? fields[2].bytes ?? [] : [])
+        default: throw RedisError.protocolError("reserve script answered \(kind)")
+        }
+    }
+
+    /// The order committed: keep its response for replays and drop the ledger entry.
+    public func finalize(saleID: String, token: String, body: [UInt8]) async throws {
+        let keys = RedisKeys(saleID: saleID)
+        _ = try await redis.run(
+            StockScripts.finalize, keys: [.string(keys.idempotency(token)), .string(keys.reservations)],
+            arguments: [.bytes(body), .string(token)])
+    }
+
+    /// The order did not commit: give back the units and the shopper's count (once).
+    @discardableResult
+    public func compensate(saleID: String, sku: String, token: String, shopperID: String, quantity: Int64)
+        async throws -> Bool
+    {
+        let keys = RedisKeys(saleID: saleID)
+        let reply = try await redis.run(
+            StockScripts.compensate,
+            keys: [
+                .string(keys.idempotency(token)), .string(keys.reservations), .string(keys.stock(sku)),
+                .string(keys.bought(shopper: shopperID, sku: sku)),
+            ],
+            arguments: [.string(token), .integer(quantity)])
+        return reply == .integer(1)
+    }
+
+    /// A cancelled or expired order's units go back to Redis, once per order.
+    @discardableResult
+    public func release(saleID: String, sku: String, orderID: String, shopperID: String, quantity: Int64)
+        async throws -> Bool
+    {
+        let keys = RedisKeys(saleID: saleID)
+        let reply = try await redis.run(
+            StockScripts.release,
+            keys: [
+                .string(keys.released(order: orderID)), .string(keys.stock(sku)),
+                .string(keys.bought(shopper: shopperID, sku: sku)),
+            ],
+            arguments: [.integer(quantity), .integer(7 * 24 * 3600)])
+        return reply == .integer(1)
+    }
+
+    /// Units left in Redis, or nil when the SKU is not stocked there.
+    public func available(saleID: String, sku: String) async throws -> Int64? {
+        let reply = try await redis.send("GET", .string(RedisKeys(saleID: saleID).stock(sku)))
+        return reply.isNull ? nil : reply.integer
+    }
+}

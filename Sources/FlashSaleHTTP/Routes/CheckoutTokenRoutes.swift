@@ -1,0 +1,34 @@
+import FlashSale
+import Foundation
+import Hummingbird
+import Logging
+
+/// POST …/checkout-tokens: a shopper asks for the single-use key of one order attempt.
+struct CheckoutTokenRoutes {
+    let catalog: SaleCatalog
+    let tokens: CheckoutTokens
+    let logger: Logger
+
+    func register(on router: RouterGroup<AppRequestContext>) {
+        router.post("/v1/sales/:sale_id/checkout-tokens") { _, context in
+            let shopperID = try context.requireShopper()
+            let saleID = try context.parameters.require("sale_id")
+            guard let entry = try await catalog.entry(saleID) else { throw Problem.notFound("no sale \(saleID)") }
+            guard entry.sale.isActive(at: Date()) else { throw Problem.saleNotActive(saleID) }
+            let token: String
+            do {
+                token = try await tokens.issue(saleID: saleID, shopperID: shopperID)
+            } catch {
+                logger.error("issuing a checkout token failed", metadata: ["error": "\(error)"])
+                throw Problem.unavailable("checkout tokens cannot be issued right now; try again")
+            }
+            return try JSONResponse.make(
+                CheckoutTokenDocument(token: token, expiresIn: CheckoutTokens.lifetimeSeconds), status: .created)
+        }
+    }
+}
+
+struct CheckoutTokenDocument: Encodable {
+    let token: String
+    let expiresIn: Int64
+}

@@ -1,0 +1,105 @@
+import FlashSale
+import Foundation
+import Hummingbird
+import Logging
+
+/// POST an order (the purchase attempt) and GET one's own order.
+struct OrderRoutes {
+
+    let workflow: PurchaseWorkflow
+    let orders: OrderRepository
+    let payments: PaymentWorkflow
+    let cancellation: OrderCancellation
+
+    struct OrderRequest: Decodable {
+        let sku: String
+        let quantity: Int64
+    }
+
+    struct PaymentRequest: Decodable {
+        let paymentMethod: String
+    }
+
+    func register(on router: RouterGroup<AppRequestContext>) {
+        router.post("/v1/sales/:sale_id/orders") { request, context in
+            let shopperID = try context.requireShopper()
+            let saleID = try context.parameters.require("sale_id")
+            guard let token = request.headers[.idempotencyKey], !token.isEmpty else {
+                throw Problem.invalidRequest("the Idempotency-Key header must carry a checkout token")
+            }
+            let body = try await RequestBody.decode(OrderRequest.self, from: request, context: context)
+            let outcome = await workflow.purchase(
+                saleID: saleID, sku: body.sku, quantity: body.quantity, token: token, shopperID: shopperID)
+            return try PurchaseResponse.make(outcome)
+        }
+        router.get("/v1/orders/:order_id") { _, context in
+            let shopperID = try context.requireShopper()
+            let order = try await ownOrder(context: context, shopperID: shopperID)
+            return JSONResponse.raw(try OrderDocument.encode(order), status: .ok)
+        }
+        router.post("/v1/orders/:order_id/pay") { request, context in
+            let shopperID = try context.requireShopper()
+            let orderID = try context.parameters.require("order_id")
+            guard let key = request.headers[.idempotencyKey], (1...255).contains(key.utf8.count) else {
+                throw Problem.invalidRequest("the Idempotency-Key header must carry 1 to 255 characters")
+            }
+            let body = try await RequestBody.decode(PaymentRequest.self, from: request, context: context)
+            return Self.response(
+                try await payments.pay(
+                    orderID: orderID, shopperID: shopperID, idempotencyKey: key, paymentMethod: body.paymentMethod))
+        }
+        router.post("/v1/orders/:order_id/cancel") { _, context in
+            let shopperID = try context.requireShopper()
+            let orderID = try context.parameters.require("order_id")
+            return Self.response(try await cancellation.cancel(orderID: orderID, shopperID: shopperID))
+        }
+    }
+
+    static func response(_ answer: OrderAnswer) -> Response {
+        var response = JSONResponse.raw(
+            answer.body, status: HTTPResponse.Status(code: answer.status), replayed: answer.replayed)
+        if answer.isProblem { response.headers[.contentType] = "application/problem+json" }
+        return response
+    }
+
+    /// The caller's order; anyone else's is answered exactly like a missing one.
+    func ownOrder(context: AppRequestContext, shopperID: String) async throws -> Order {
+        let text = try context.parameters.require("order_id")
+        guard let id = UUID(uuidString: text), let order = try await orders.order(id), order.shopperID == shopperID
+        else {
+            throw Problem.notFound("no order \(text)")
+        }
+        return order
+    }
+}
+
+/// Purchase outcomes as HTTP answers; replays carry `Idempotent-Replayed: true`.
+enum PurchaseResponse {
+    static func make(_ outcome: PurchaseOutcome) throws -> Response {
+        switch outcome {
+        case .created(let body): return JSONResponse.raw(body, status: .created)
+        case .replayCreated(let body): return JSONResponse.raw(body, status: .created, replayed: true)
+        case .rejected(let rejection, let detail): throw problem(rejection, detail: detail)
+        case .replayRejected(let rejection, let detail):
+            var replayed = problem(rejection, detail: detail)
+            replayed.headers[.idempotentReplayed] = "true"
+            throw replayed
+        }
+    }
+
+    static func problem(_ rejection: PurchaseRejection, detail: String) -> Problem {
+        let (status, title): (HTTPResponse.Status, String) =
+            switch rejection {
+            case .invalidRequest: (.badRequest, "Invalid request")
+            case .notFound: (.notFound, "Not found")
+            case .saleNotActive: (.forbidden, "Sale not active")
+            case .soldOut: (.conflict, "Sold out")
+            case .purchaseLimit: (.conflict, "Purchase limit reached")
+            case .requestInProgress: (.conflict, "Request in progress")
+            case .invalidToken: (.unprocessableContent, "Invalid checkout token")
+            case .idempotencyKeyReused: (.unprocessableContent, "Idempotency key reused")
+            case .unavailable: (.serviceUnavailable, "Service unavailable")
+            }
+        return Problem(status: status, code: rejection.rawValue, title: title, detail: detail)
+    }
+}

@@ -1,0 +1,86 @@
+import FlashSale
+import Foundation
+import Hummingbird
+import Logging
+
+/// GET a sale and GET one item. `available` is Redis' live count; when Redis cannot answer,
+/// PostgreSQL's stock of record is served instead and the `Stock-Source: database` header says so.
+struct SaleRoutes {
+    let catalog: SaleCatalog
+    let repository: SaleRepository
+    let reservations: StockReservations
+    let logger: Logger
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/v1/sales/:sale_id") { _, context in
+            let saleID = try context.parameters.require("sale_id")
+            guard let sale = try await repository.sale(saleID) else { throw Problem.notFound("no sale \(saleID)") }
+            let (items, source) = try await live(try await repository.items(ofSale: saleID))
+            return try encoded(SaleDocument(sale: sale, items: items.map(ItemDocument.init)), source: source)
+        }
+        router.get("/v1/sales/:sale_id/items/:sku") { _, context in
+            let saleID = try context.parameters.require("sale_id")
+            let sku = try context.parameters.require("sku")
+            guard let item = try await repository.item(saleID: saleID, sku: sku) else {
+                throw Problem.notFound("sale \(saleID) has no SKU \(sku)")
+            }
+            let (items, source) = try await live([item])
+            return try encoded(ItemDocument(items[0]), source: source)
+        }
+    }
+
+    /// Items with Redis' counts, or as PostgreSQL has them when Redis is down.
+    private func live(_ items: [SaleItem]) async throws -> ([SaleItem], String) {
+        do {
+            var current: [SaleItem] = []
+            for item in items {
+                let available = try await reservations.available(saleID: item.saleID, sku: item.sku)
+                current.append(item.with(available: max(0, available ?? item.available)))
+            }
+            return (current, "redis")
+        } catch {
+            logger.warning("Redis unavailable for stock reads; serving PostgreSQL's", metadata: ["error": "\(error)"])
+            return (items, "database")
+        }
+    }
+
+    private func encoded(_ document: some Encodable, source: String) throws -> Response {
+        var response = try JSONResponse.make(document, status: .ok)
+        response.headers[.stockSource] = source
+        return response
+    }
+}
+
+struct SaleDocument: Encodable {
+    let saleId: String
+    let name: String
+    let startsAt: Date
+    let endsAt: Date
+    let paymentWindowSeconds: Int64
+    let items: [ItemDocument]
+
+    init(sale: Sale, items: [ItemDocument]) {
+        saleId = sale.id
+        name = sale.name
+        startsAt = sale.startsAt
+        endsAt = sale.endsAt
+        paymentWindowSeconds = sale.paymentWindowSeconds
+        self.items = items
+    }
+}
+
+struct ItemDocument: Encodable {
+    let sku: String
+    let name: String
+    let priceCents: Int64
+    let available: Int64
+    let perShopperLimit: Int64
+
+    init(_ item: SaleItem) {
+        sku = item.sku
+        name = item.name
+        priceCents = item.priceCents
+        available = item.available
+        perShopperLimit = item.perShopperLimit
+    }
+}

@@ -1,0 +1,142 @@
+import FlashSale
+import FlashSaleTestSupport
+import Foundation
+import PostgresNIO
+import RedisClient
+import Testing
+
+@Suite("Paying and cancelling orders")
+struct PayAndCancelTests {
+    static func reserve(_ harness: PurchaseHarness, shopper: String, quantity: Int64 = 1) async throws -> String {
+        let reply = try await harness.order(
+            shopper: shopper, token: try await harness.checkoutToken(for: shopper), quantity: quantity)
+        guard reply.status == 201, let id = reply.json["order_id"] as? String else {
+            throw HarnessError.unexpected("order: \(reply.status) \(reply.text)")
+        }
+        return id
+    }
+
+    static func pay(_ harness: PurchaseHarness, _ id: String, shopper: String, key: String, method: String) async throws
+        -> PurchaseHarness.Reply
+    {
+        try await harness.request(
+            .POST, "/v1/orders/\(id)/pay", shopper: shopper, headers: [("Idempotency-Key", key)],
+            body: #"{"payment_method":"\#(method)"}"#)
+    }
+
+    @Test func payOnceReplayTheSameAnswer() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            let id = try await Self.reserve(harness, shopper: "kim")
+            let paid = try await Self.pay(harness, id, shopper: "kim", key: "pay-1", method: "pm_card_ok")
+            #expect(paid.status == 200)
+            #expect(paid.json["status"] as? String == "paid")
+            let replay = try await Self.pay(harness, id, shopper: "kim", key: "pay-1", method: "pm_card_ok")
+            #expect(replay.status == 200)
+            #expect(replay.body == paid.body)
+            #expect(replay.headers["Idempotent-Replayed"] == ["true"])
+            let reused = try await Self.pay(harness, id, shopper: "kim", key: "pay-1", method: "pm_card_declined")
+            #expect(reused.status == 422)
+            #expect(reused.code == "idempotency_key_reused")
+            let again = try await Self.pay(harness, id, shopper: "kim", key: "pay-2", method: "pm_card_ok")
+            #expect(again.status == 409)
+            #expect(again.code == "order_not_payable")
+            let payments = try await harness.postgres.query(
+                "SELECT count(*)::bigint FROM payments WHERE order_id = \(UUID(uuidString: id)!)",
+                logger: PurchaseHarness.logger
+            ).decode(Int64.self).collectAll()
+            #expect(payments == [1])
+            #expect(try await Self.pay(harness, id, shopper: "lee", key: "pay-3", method: "pm_card_ok").status == 404)
+        }
+    }
+
+    @Test func declinedThenPaidWithAnotherKey() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            let id = try await Self.reserve(harness, shopper: "max")
+            let declined = try await Self.pay(harness, id, shopper: "max", key: "k1", method: "pm_card_declined")
+            #expect(declined.status == 402)
+            #expect(declined.code == "payment_declined")
+            let replay = try await Self.pay(harness, id, shopper: "max", key: "k1", method: "pm_card_declined")
+            #expect(replay.status == 402)
+            #expect(replay.body == declined.body)
+            #expect(try await Self.pay(harness, id, shopper: "max", key: "k2", method: "pm_card_ok").status == 200)
+            let other = try await Self.reserve(harness, shopper: "max")
+            let unknown = try await Self.pay(harness, other, shopper: "max", key: "k3", method: "pm_bitcoin")
+            #expect(unknown.status == 400)
+            #expect(unknown.code == "invalid_request")
+            let malformed = try await harness.request(
+                .POST, "/v1/orders/\(other)/pay", shopper: "max", headers: [("Idempotency-Key", "k4")], body: "{}")
+            #expect(malformed.status == 400)
+            let noKey = try await harness.request(
+                .POST, "/v1/orders/\(other)/pay", shopper: "max", body: #"{"payment_method":"pm_card_ok"}"#)
+            #expect(noKey.status == 400)
+        }
+    }
+
+    @Test func payingAfterTheWindowIsRefused() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            let id = try await Self.reserve(harness, shopper: "nia")
+            try await harness.postgres.query(
+                "UPDATE orders SET pay_by = now() - interval '1 second' WHERE id = \(UUID(uuidString: id)!)",
+                logger: PurchaseHarness.logger)
+            let late = try await Self.pay(harness, id, shopper: "nia", key: "late", method: "pm_card_ok")
+            #expect(late.status == 409)
+            #expect(late.code == "order_expired")
+        }
+    }
+
+    @Test func concurrentPaymentsWithDifferentKeysPayOnce() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            let id = try await Self.reserve(harness, shopper: "oli")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for attempt in 0..<10 {
+                    group.addTask {
+                        try await Self.pay(harness, id, shopper: "oli", key: "key-\(attempt)", method: "pm_card_ok").status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1)
+            #expect(statuses.filter { $0 == 409 }.count == 9)
+        }
+    }
+
+    @Test func cancelReleasesStockOnceInBothStores() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5, perShopperLimit: 2)) { harness in
+            let id = try await Self.reserve(harness, shopper: "pat", quantity: 2)
+            #expect(try await harness.redisStock() == 3)
+            let replies = try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "pat") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.allSatisfy { $0.status == 200 && $0.json["status"] as? String == "cancelled" })
+            #expect(try await harness.redisStock() == 5)
+            let stock = try await harness.postgresStock()
+            #expect(stock.available == 5)
+            #expect(stock.ordered == 0)
+            // The shopper's allowance came back too: two more units can be bought.
+            #expect(try await Self.reserve(harness, shopper: "pat", quantity: 2).isEmpty == false)
+
+            let jobs = try await harness.postgres.query(
+                "SELECT kind, status FROM jobs WHERE payload->>'order_id' = \(id) AND kind <> 'order_expiry' ORDER BY kind",
+                logger: PurchaseHarness.logger
+            ).decode((String, String).self).collectAll()
+            #expect(jobs.map(\.0) == ["email", "email", "redis_release"])
+            #expect(jobs.last?.1 == "done")
+
+            #expect(try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "quinn").status == 404)
+        }
+    }
+
+    @Test func aPaidOrderCannotBeCancelled() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            let id = try await Self.reserve(harness, shopper: "ray")
+            #expect(try await Self.pay(harness, id, shopper: "ray", key: "p", method: "pm_card_ok").status == 200)
+            let cancel = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "ray")
+            #expect(cancel.status == 409)
+            #expect(cancel.code == "order_not_cancellable")
+            #expect(try await harness.redisStock() == 4)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import FlashSale
+import FlashSaleHTTP
+import FlashSaleTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import RedisClient
+
+/// A running service on a fresh database and a private redis-server, with a sale seeded, and a real
+/// HTTP client with many connections, so concurrency tests are concurrent all the way to the stores.
+struct PurchaseHarness: Sendable {
+    static let secret = "test-secret-0123456789-0123456789"
+    static let logger = Logger(label: "test")
+
+    let baseURL: String
+    let http: HTTPClient
+    let tokens: ShopperTokens
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let redisServer: TestRedisServer
+    let sale: TestSale
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var code: String? {
+            (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["code"] as? String
+        }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
+    }
+
+    static func run(
+        _ sale: TestSale, startsInHours: Double = -1, _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withFreshDatabase { _, postgres in
+            try await Migrator(client: postgres, logger: logger).migrate(try TestDatabase.migrations)
+            let redisServer = try await TestRedisServer()
+            let redis = RedisClient(configuration: redisServer.configuration)
+            try await sale.create(postgres: postgres, redis: redis, startsInHours: startsInHours)
+            let tokens = await ShopperTokens(secret: secret)
+            let dependencies = AppDependencies(postgres: postgres, redis: redis, shopperTokens: tokens)
+            let app = Application(
+                router: buildRouter(dependencies: dependencies, logger: logger),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                services: [redis], logger: logger)
+            try await app.test(.live) { client in
+                var configuration = HTTPClient.Configuration()
+                configuration.connectionPool = .init(
+                    idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                let harness = PurchaseHarness(
+                    baseURL: "http://127.0.0.1:\(client.port!)", http: http, tokens: tokens, postgres: postgres,
+                    redis: redis, redisServer: redisServer, sale: sale)
+                do {
+                    try await body(harness)
+                } catch {
+                    try? await http.shutdown()
+                    throw error
+                }
+                try await http.shutdown()
+            }
+        }
+    }
+
+    func bearer(_ shopper: String) async throws -> String {
+        try await tokens.issue(shopperID: shopper, lifetime: .seconds(3600))
+    }
+
+    func request(
+        _ method: HTTPMethod, _ path: String, shopper: String? = nil, headers: [(String, String)] = [],
+        body: String? = nil
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let shopper { request.headers.add(name: "Authorization", value: "Bearer \(try await bearer(shopper))") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
+    }
+
+    func checkoutToken(for shopper: String) async throws -> String {
+        let reply = try await request(.POST, "/v1/sales/\(sale.id)/checkout-tokens", shopper: shopper)
+        guard reply.status == 201, let token = reply.json["token"] as? String else {
+            throw HarnessError.unexpected("checkout token: \(reply.status) \(reply.text)")
+        }
+        return token
+    }
+
+    func order(shopper: String, token: String, sku: String? = nil, quantity: Int64 = 1) async throws -> Reply {
+        try await request(
+            .POST, "/v1/sales/\(sale.id)/orders", shopper: shopper, headers: [("Idempotency-Key", token)],
+            body: #"{"sku":"\#(sku ?? sale.sku)","quantity":\#(quantity)}"#)
+    }
+
+    /// Stock of record and the sum of live orders, for invariant 1.
+    func postgresStock() async throws -> (available: Int64, ordered: Int64, orders: Int) {
+        let available = try await postgres.query(
+            "SELECT available::bigint FROM inventory WHERE sale_id = \(sale.id) AND sku = \(sale.sku)",
+            logger: Self.logger
+        ).decode(Int64.self).collectAll()[0]
+        let (ordered, count) = try await postgres.query(
+            """
+            SELECT coalesce(sum(quantity), 0)::bigint, count(*)::bigint FROM orders
+            WHERE sale_id = \(sale.id) AND sku = \(sale.sku) AND status NOT IN ('cancelled', 'expired')
+            """, logger: Self.logger
+        ).decode((Int64, Int64).self).collectAll()[0]
+        return (available, ordered, Int(count))
+    }
+
+    func redisStock() async throws -> Int64? {
+        try await redis.send("GET", .string(RedisKeys(saleID: sale.id).stock(sale.sku))).integer
+    }
+}
+
+enum HarnessError: Error {
+    case unexpected(String)
+}
