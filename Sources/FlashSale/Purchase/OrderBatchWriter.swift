@@ -98,12 +98,3 @@ public struct OrderBatchWriter: Sendable {
         }
     }
 }
-
-extension AsyncSequence {
-    /// Every element, in order (for small query results).
-    func collectAll() async throws -> [Element] {
-        var elements: [Element] = []
-        for try await element in self { elements.append(element) }
-        return elements
-    }
-}

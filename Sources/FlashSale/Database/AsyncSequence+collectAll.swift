@@ -1,5 +1,5 @@
 extension AsyncSequence {
-    /// Every element, in order (for small query results in tests).
+    /// Every element, in order (for small query results).
     public func collectAll() async throws -> [Element] {
         var elements: [Element] = []
         for try await element in self { elements.append(element) }
