@@ -112,7 +112,7 @@ let package = Package(
         // Runs the built `flashsale` executable (make test builds it first with --build-tests).
         .testTarget(
             name: "FlashSaleCLITests",
-            dependencies: ["FlashSale", "FlashSaleTestSupport"]
+            dependencies: ["FlashSale", "FlashSaleHTTP", "FlashSaleTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

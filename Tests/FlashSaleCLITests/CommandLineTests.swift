@@ -1,4 +1,5 @@
 import FlashSale
+import FlashSaleHTTP
 import FlashSaleTestSupport
 import Foundation
 import Testing
@@ -45,6 +46,23 @@ struct CommandLineTests {
             ["serve", "--port", "not-a-port"], environment: ["JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "8080"])
         #expect(outcome.status == 2)
         #expect(outcome.errors.contains("'not-a-port'"))
+    }
+
+    @Test func tokenPrintsAJWTForTheShopper() async throws {
+        let secret = "0123456789abcdef0123456789abcdef"
+        let outcome = try await FlashsaleBinary.run(
+            ["token", "--shopper", "alice", "--ttl", "30m"], environment: ["JWT_SECRET": secret])
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        let token = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(await ShopperTokens(secret: secret).shopperID(from: token) == "alice")
+        #expect(await ShopperTokens(secret: "another-secret-another-secret-ab").shopperID(from: token) == nil)
+
+        let badTTL = try await FlashsaleBinary.run(["token", "--shopper", "a", "--ttl", "soon"], environment: ["JWT_SECRET": secret])
+        #expect(badTTL.status != 0)
+        #expect(badTTL.errors.contains("--ttl"))
+        let noSecret = try await FlashsaleBinary.run(["token", "--shopper", "a"])
+        #expect(noSecret.status == 2)
+        #expect(noSecret.errors.contains("JWT_SECRET"))
     }
 
     @Test func servesThenStopsGracefullyOnSIGTERM() async throws {

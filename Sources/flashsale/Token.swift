@@ -1,0 +1,51 @@
+import ArgumentParser
+import FlashSale
+import FlashSaleHTTP
+import Foundation
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a shopper token (HS256 JWT) for trying the API by hand.",
+        discussion: """
+            Signed with JWT_SECRET (or --jwt-secret), the same secret `serve` verifies with.
+            Example: curl -H "Authorization: Bearer $(flashsale token --shopper alice)" …
+            """)
+
+    @Option(help: "The shopper id (the token's `sub`).")
+    var shopper: String
+
+    @Option(help: "How long the token is valid: 90s, 30m, 1h, 2d, or plain seconds.")
+    var ttl = "1h"
+
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret, at least 32 bytes (env JWT_SECRET).")
+    var jwtSecret: String?
+
+    func validate() throws {
+        guard !shopper.isEmpty else { throw ValidationError("--shopper must not be empty") }
+        guard TimeSpan.seconds(ttl) != nil else {
+            throw ValidationError("--ttl '\(ttl)' is not a duration such as 90s, 30m, 1h or 2d")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            var settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
+            settings.jwtSecret = jwtSecret ?? settings.jwtSecret
+            let configuration = try FlashSaleConfiguration(settings)
+            let tokens = await ShopperTokens(secret: configuration.jwtSecret)
+            print(try await tokens.issue(shopperID: shopper, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
+        }
+    }
+}
+
+/// Durations as operators type them: `90s`, `30m`, `1h`, `2d`, or plain seconds.
+enum TimeSpan {
+    static func seconds(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let last = text.last, let unit = units[last], let value = Int64(text.dropLast()), value > 0 {
+            return value * unit
+        }
+        if let value = Int64(text), value > 0 { return value }
+        return nil
+    }
+}
