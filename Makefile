@@ -51,10 +51,11 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## install wrk, start services, run scripts/bench-redis.sh
+bench: ## release-build benchmarks: Redis client vs redis-benchmark, hot-SKU order writes
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh
+	scripts/bench-orders.sh
 
 migrate: ## start PostgreSQL+Redis and apply migrations to the dev database
 	$(SERVICES) start

@@ -91,6 +91,16 @@ let package = Package(
             ],
             path: "Tests/Support"
         ),
+        // `make bench`: committed orders per second on one hot SKU, coalesced vs one update per order.
+        .executableTarget(
+            name: "flashsale-order-bench",
+            dependencies: [
+                "FlashSale",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/OrderBench"
+        ),
         .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "FlashSaleTestSupport", .product(name: "NIOPosix", package: "swift-nio")]

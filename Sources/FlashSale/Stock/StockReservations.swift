@@ -100,9 +100,14 @@ public struct StockReservations: Sendable {
         return reply == .integer(1)
     }
 
-    /// Units left in Redis, or nil when the SKU is not stocked there.
-    public func available(saleID: String, sku: String) async throws -> Int64? {
-        let reply = try await redis.send("GET", .string(RedisKeys(saleID: saleID).stock(sku)))
-        return reply.isNull ? nil : reply.integer
+    /// Units left in Redis per SKU (one MGET), nil for a SKU not stocked there.
+    public func available(saleID: String, skus: [String]) async throws -> [Int64?] {
+        guard !skus.isEmpty else { return [] }
+        let keys = RedisKeys(saleID: saleID)
+        let reply = try await redis.send(["MGET"] + skus.map { .string(keys.stock($0)) })
+        guard let values = reply.array, values.count == skus.count else {
+            throw RedisError.protocolError("MGET answered \(reply)")
+        }
+        return values.map { $0.isNull ? nil : $0.integer }
     }
 }

@@ -31,12 +31,10 @@ struct SaleRoutes {
 
     /// Items with Redis' counts, or as PostgreSQL has them when Redis is down.
     private func live(_ items: [SaleItem]) async throws -> ([SaleItem], String) {
+        guard let saleID = items.first?.saleID else { return (items, "redis") }
         do {
-            var current: [SaleItem] = []
-            for item in items {
-                let available = try await reservations.available(saleID: item.saleID, sku: item.sku)
-                current.append(item.with(available: max(0, available ?? item.available)))
-            }
+            let counts = try await reservations.available(saleID: saleID, skus: items.map(\.sku))
+            let current = zip(items, counts).map { item, count in item.with(available: max(0, count ?? item.available)) }
             return (current, "redis")
         } catch {
             logger.warning("Redis unavailable for stock reads; serving PostgreSQL's", metadata: ["error": "\(error)"])

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Committed orders per second on one hot SKU, PostgreSQL write path alone, in one run:
+# the per-SKU group committer against one optimistic transaction per order (issue: >= 10x).
+# Writes a throw-away sale per path into the dev database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT="${FLASHSALE_PG_PORT:-55432}"
+echo "building flashsale-order-bench (release)..."
+swift build -c release --product flashsale-order-bench >/dev/null
+BIN="$(swift build -c release --show-bin-path)/flashsale-order-bench"
+LOG_LEVEL=warning "$BIN" --database-url "postgres://flashsale@127.0.0.1:$PORT/flashsale" \
+    --concurrency "${BENCH_ORDER_CONCURRENCY:-200}" --seconds "${BENCH_ORDER_SECONDS:-10}"
