@@ -96,6 +96,19 @@ struct HealthRoutesTests {
         }
     }
 
+    @Test func databaseDownIsA503NotA500() async throws {
+        let server = try await TestRedisServer()
+        var unreachable = try TestDatabase.serverURL
+        unreachable.port = 1
+        let app = await Self.application(postgres: unreachable, redis: server.configuration)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/sales/any-sale", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains(#""code":"unavailable""#))
+            }
+        }
+    }
+
     @Test func metricsCountRequestsPerRouteAndStatus() async throws {
         let server = try await TestRedisServer()
         let app = await Self.application(postgres: try TestDatabase.serverURL, redis: server.configuration)

@@ -18,6 +18,9 @@ public final class SaleCatalog: Sendable {
         let loadedAt: ContinuousClock.Instant
     }
 
+    /// A read of the catalog gives up after this, so a down database costs shoppers seconds, not minutes.
+    public static let loadTimeout = Duration.seconds(3)
+
     private let repository: SaleRepository
     private let timeToLive: Duration
     private let cache = Mutex<[String: Cached]>([:])
@@ -33,12 +36,12 @@ public final class SaleCatalog: Sendable {
         if let cached = cache.withLock({ $0[saleID] }), now - cached.loadedAt < timeToLive {
             return cached.entry
         }
-        var entry: Entry?
-        if let sale = try await repository.sale(saleID) {
+        let repository = self.repository
+        let loaded = try await Deadline.run(Self.loadTimeout) { () -> Entry? in
+            guard let sale = try await repository.sale(saleID) else { return nil }
             let items = try await repository.items(ofSale: saleID)
-            entry = Entry(sale: sale, items: Dictionary(uniqueKeysWithValues: items.map { ($0.sku, $0) }))
+            return Entry(sale: sale, items: Dictionary(uniqueKeysWithValues: items.map { ($0.sku, $0) }))
         }
-        let loaded = entry
         cache.withLock { $0[saleID] = Cached(entry: loaded, loadedAt: now) }
         return loaded
     }

@@ -1,5 +1,8 @@
+import FlashSale
 import Hummingbird
 import Logging
+import PostgresNIO
+import RedisClient
 
 /// Turns every error into problem+json: routing errors (unknown path, wrong method, bad body) keep
 /// their 4xx status under a stable code; anything unexpected is logged and answered 500, never a crash.
@@ -13,6 +16,18 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(
                 status: error.status, code: Self.code(for: error.status),
                 title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        } catch is Deadline.Exceeded {
+            throw Problem.unavailable("the service is slow to answer right now; try again")
+        } catch let error as PostgresTransactionError {
+            context.logger.error("PostgreSQL transaction failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw Problem.unavailable("the database cannot answer right now; try again")
+        } catch let error as PSQLError {
+            // The database is down or overloaded: the client should retry, not report a bug.
+            context.logger.error("PostgreSQL error", metadata: ["error": "\(String(reflecting: error))"])
+            throw Problem.unavailable("the database cannot answer right now; try again")
+        } catch let error as RedisError {
+            context.logger.error("Redis error", metadata: ["error": "\(error)"])
+            throw Problem.unavailable("the stock service cannot answer right now; try again")
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw Problem.internalError

@@ -1,3 +1,4 @@
+import FlashSale
 import Logging
 import PostgresNIO
 import RedisClient
@@ -28,22 +29,13 @@ struct ReadinessCheck: Sendable {
     }
 
     private func probePostgres() async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await postgres.query("SELECT 1", logger: logger)
-                    return true
-                } catch {
-                    return false
-                }
+        do {
+            try await Deadline.run(Self.probeTimeout) {
+                try await postgres.query("SELECT 1", logger: logger)
             }
-            group.addTask {
-                try? await Task.sleep(for: Self.probeTimeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+            return true
+        } catch {
+            return false
         }
     }
 }

@@ -5,6 +5,8 @@ import Logging
 
 /// POST an order (the purchase attempt) and GET one's own order.
 struct OrderRoutes {
+    static let writeTimeout = Duration.seconds(5)
+
 
     let workflow: PurchaseWorkflow
     let orders: OrderRepository
@@ -44,14 +46,20 @@ struct OrderRoutes {
                 throw Problem.invalidRequest("the Idempotency-Key header must carry 1 to 255 characters")
             }
             let body = try await RequestBody.decode(PaymentRequest.self, from: request, context: context)
+            // Past the deadline the answer is 503 and the outcome unknown; a retry with the same key tells.
             return Self.response(
-                try await payments.pay(
-                    orderID: orderID, shopperID: shopperID, idempotencyKey: key, paymentMethod: body.paymentMethod))
+                try await Deadline.run(Self.writeTimeout) { [payments] in
+                    try await payments.pay(
+                        orderID: orderID, shopperID: shopperID, idempotencyKey: key, paymentMethod: body.paymentMethod)
+                })
         }
         router.post("/v1/orders/:order_id/cancel") { _, context in
             let shopperID = try context.requireShopper()
             let orderID = try context.parameters.require("order_id")
-            return Self.response(try await cancellation.cancel(orderID: orderID, shopperID: shopperID))
+            return Self.response(
+                try await Deadline.run(Self.writeTimeout) { [cancellation] in
+                    try await cancellation.cancel(orderID: orderID, shopperID: shopperID)
+                })
         }
     }
 
@@ -65,8 +73,9 @@ struct OrderRoutes {
     /// The caller's order; anyone else's is answered exactly like a missing one.
     func ownOrder(context: AppRequestContext, shopperID: String) async throws -> Order {
         let text = try context.parameters.require("order_id")
-        guard let id = UUID(uuidString: text), let order = try await orders.order(id), order.shopperID == shopperID
-        else {
+        guard let id = UUID(uuidString: text) else { throw Problem.notFound("no order \(text)") }
+        let found = try await Deadline.run(SaleRoutes.readTimeout) { [orders] in try await orders.order(id) }
+        guard let order = found, order.shopperID == shopperID else {
             throw Problem.notFound("no order \(text)")
         }
         return order

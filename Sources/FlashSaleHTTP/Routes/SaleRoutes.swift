@@ -6,6 +6,9 @@ import Logging
 /// GET a sale and GET one item. `available` is Redis' live count; when Redis cannot answer,
 /// PostgreSQL's stock of record is served instead and the `Stock-Source: database` header says so.
 struct SaleRoutes {
+    /// A down database answers 503 within this, instead of after the pool's minute of retries.
+    static let readTimeout = Duration.seconds(3)
+
     let catalog: SaleCatalog
     let repository: SaleRepository
     let reservations: StockReservations
@@ -14,14 +17,20 @@ struct SaleRoutes {
     func register(on router: Router<AppRequestContext>) {
         router.get("/v1/sales/:sale_id") { _, context in
             let saleID = try context.parameters.require("sale_id")
-            guard let sale = try await repository.sale(saleID) else { throw Problem.notFound("no sale \(saleID)") }
-            let (items, source) = try await live(try await repository.items(ofSale: saleID))
+            let (sale, stored) = try await Deadline.run(Self.readTimeout) { [repository] in
+                (try await repository.sale(saleID), try await repository.items(ofSale: saleID))
+            }
+            guard let sale else { throw Problem.notFound("no sale \(saleID)") }
+            let (items, source) = try await live(stored)
             return try encoded(SaleDocument(sale: sale, items: items.map(ItemDocument.init)), source: source)
         }
         router.get("/v1/sales/:sale_id/items/:sku") { _, context in
             let saleID = try context.parameters.require("sale_id")
             let sku = try context.parameters.require("sku")
-            guard let item = try await repository.item(saleID: saleID, sku: sku) else {
+            let stored = try await Deadline.run(Self.readTimeout) { [repository] in
+                try await repository.item(saleID: saleID, sku: sku)
+            }
+            guard let item = stored else {
                 throw Problem.notFound("sale \(saleID) has no SKU \(sku)")
             }
             let (items, source) = try await live([item])
