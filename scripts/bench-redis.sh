@@ -12,8 +12,8 @@ CONNECTIONS="${BENCH_CONNECTIONS:-50}"
 ROUNDS="${BENCH_ROUNDS:-2}"
 
 echo "building flashsale-redis-bench (release)..."
-swift build -c release --product flashsale-redis-bench >/dev/null
-BIN="$(swift build -c release --show-bin-path)/flashsale-redis-bench"
+swift build -c release --product flashsale-redis-bench >/dev/null 2>&1 || swift build -c release --product flashsale-redis-bench
+BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale-redis-bench"
 SHA="$(redis-cli -p "$PORT" -n "$DB" SCRIPT LOAD "$("$BIN" --print-script)")"
 read -r -a SCRIPT_ARGS <<<"$("$BIN" --print-benchmark-arguments)"
 

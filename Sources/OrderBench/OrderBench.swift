@@ -94,7 +94,8 @@ struct OrderBench: AsyncParsableCommand {
         let consistent = available + orders == 2_000_000_000
         print(
             String(
-                format: "%-34@ %8.0f orders/s (%d committed, %d failed, stock %@)", name as NSString, rate,
+                format: "%@ %8.0f orders/s (%d committed, %d failed, stock %@)",
+                name.padding(toLength: 34, withPad: " ", startingAt: 0), rate,
                 tally.committed.load(ordering: .relaxed), tally.failed.load(ordering: .relaxed),
                 consistent ? "consistent" : "INCONSISTENT"))
         return rate
