@@ -26,4 +26,7 @@ for name in names {
     source += "        (\(rawLiteral(name)), \(rawLiteral(sql))),\n"
 }
 source += "    ]\n}\n"
-try source.write(toFile: arguments[2], atomically: true, encoding: .utf8)
+// Rewriting identical text would still make the build recompile everything that depends on it.
+if (try? String(contentsOfFile: arguments[2], encoding: .utf8)) != source {
+    try source.write(toFile: arguments[2], atomically: true, encoding: .utf8)
+}
