@@ -18,16 +18,21 @@ public struct AppRequestContext: RequestContext {
         return shopperID
     }
 
-    public var requestDecoder: JSONDecoder {
+    public var requestDecoder: JSONDecoder { Self.decoder }
+
+    public var responseEncoder: JSONEncoder { Self.encoder }
+
+    // Built once: coders are configured, not stateful, and building one per request is measurable.
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
-    }
+    }()
 
-    public var responseEncoder: JSONEncoder {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }

@@ -1,8 +1,9 @@
 import Foundation
 import JWTKit
+import Synchronization
 
 /// Shopper identity: HS256 JWTs whose `sub` is the shopper id and whose `exp` is checked.
-public struct ShopperTokens: Sendable {
+public final class ShopperTokens: Sendable {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
@@ -13,6 +14,10 @@ public struct ShopperTokens: Sendable {
     }
 
     private let keys: JWTKeyCollection
+    /// Shoppers send the same JWT with every request of a sale (token, order, pay); remembering the
+    /// verdict for a verified token until its own expiry spares the HMAC and the JSON decoding.
+    private let verified = Mutex<[String: (shopperID: String, expires: Date)]>([:])
+    static let verifiedCacheLimit = 100_000
 
     public init(secret: String) async {
         keys = JWTKeyCollection()
@@ -27,8 +32,15 @@ public struct ShopperTokens: Sendable {
 
     /// The shopper id of a valid, unexpired token; nil for anything else.
     public func shopperID(from token: String) async -> String? {
+        let now = Date()
+        if let known = verified.withLock({ $0[token] }), known.expires > now { return known.shopperID }
         guard let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty else {
             return nil
+        }
+        verified.withLock { cache in
+            // Crude but bounded: start over rather than track recency.
+            if cache.count >= Self.verifiedCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[token] = (claims.sub.value, claims.exp.value)
         }
         return claims.sub.value
     }
