@@ -51,11 +51,12 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## release-build benchmarks: Redis client vs redis-benchmark, hot-SKU order writes
+bench: ## release-build benchmarks: Redis client, hot-SKU order writes, sold-out answers over HTTP
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh
 	scripts/bench-orders.sh
+	scripts/bench-http.sh
 
 migrate: ## start PostgreSQL+Redis and apply migrations to the dev database
 	$(SERVICES) start
