@@ -34,8 +34,8 @@ public struct Order: Sendable, Equatable {
     }
 }
 
-/// The order as the API shows it. Replays must be byte-for-byte the first answer, so the
-/// encoding is fixed here (sorted keys, whole-second RFC 3339 times) rather than left to a router.
+/// The order as the API shows it, encoded here (in `APIJSON`'s fixed form) rather than by a router,
+/// because the purchase workflow stores these bytes for replays.
 public struct OrderDocument: Codable, Sendable, Equatable {
     public let orderId: String
     public let saleId: String
@@ -58,14 +58,6 @@ public struct OrderDocument: Codable, Sendable, Equatable {
     }
 
     public static func encode(_ order: Order) throws -> [UInt8] {
-        Array(try encoder.encode(OrderDocument(order)))
-    }
-
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
+        Array(try APIJSON.encoder.encode(OrderDocument(order)))
     }
 }

@@ -1,3 +1,4 @@
+import FlashSale
 import Foundation
 import Hummingbird
 
@@ -18,21 +19,7 @@ public struct AppRequestContext: RequestContext {
         return shopperID
     }
 
-    public var requestDecoder: JSONDecoder { Self.decoder }
+    public var requestDecoder: JSONDecoder { APIJSON.decoder }
 
-    public var responseEncoder: JSONEncoder { Self.encoder }
-
-    // Built once: coders are configured, not stateful, and building one per request is measurable.
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }()
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    public var responseEncoder: JSONEncoder { APIJSON.encoder }
 }
