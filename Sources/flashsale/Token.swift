@@ -29,9 +29,10 @@ struct Token: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            var settings = FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment)
-            settings.jwtSecret = jwtSecret ?? settings.jwtSecret
-            let configuration = try FlashSaleConfiguration(settings)
+            var flags = FlashSaleConfiguration.Settings()
+            flags.jwtSecret = jwtSecret
+            let configuration = try FlashSaleConfiguration(
+                FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment).overridden(by: flags))
             let tokens = await ShopperTokens(secret: configuration.jwtSecret)
             print(try await tokens.issue(shopperID: shopper, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
         }

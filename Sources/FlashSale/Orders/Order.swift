@@ -32,6 +32,9 @@ public struct Order: Sendable, Equatable {
         self.createdAt = createdAt
         self.version = version
     }
+
+    /// The id as the API and the job payloads spell it (lowercase UUID).
+    public var reference: String { id.uuidString.lowercased() }
 }
 
 /// The order as the API shows it, encoded here (in `APIJSON`'s fixed form) rather than by a router,
@@ -47,7 +50,7 @@ public struct OrderDocument: Codable, Sendable, Equatable {
     public let createdAt: Date
 
     public init(_ order: Order) {
-        orderId = order.id.uuidString.lowercased()
+        orderId = order.reference
         saleId = order.saleID
         sku = order.sku
         quantity = order.quantity

@@ -24,5 +24,7 @@ public struct OrderAnswer: Sendable, Equatable {
             isProblem: true)
     }
 
+    static let expired = problem(409, "order_expired", "Order expired", "the payment window of this order has closed")
+
     static func notFound(_ id: String) -> OrderAnswer { problem(404, "not_found", "Not found", "no order \(id)") }
 }

@@ -39,7 +39,7 @@ public struct OrderCancellation: Sendable {
                 UPDATE inventory SET available = available + \(cancelled.quantity)::int, version = version + 1
                 WHERE sale_id = \(cancelled.saleID) AND sku = \(cancelled.sku)
                 """, logger: logger)
-            let key = cancelled.id.uuidString.lowercased()
+            let key = cancelled.reference
             try await connection.query(
                 """
                 INSERT INTO jobs (kind, payload, dedupe_key) VALUES
@@ -59,12 +59,12 @@ public struct OrderCancellation: Sendable {
     private func releaseInRedis(_ order: Order) async {
         do {
             try await reservations.release(
-                saleID: order.saleID, sku: order.sku, orderID: order.id.uuidString.lowercased(),
+                saleID: order.saleID, sku: order.sku, orderID: order.reference,
                 shopperID: order.shopperID, quantity: order.quantity)
             try await postgres.query(
                 """
                 UPDATE jobs SET status = 'done', updated_at = now()
-                WHERE dedupe_key = \("redis_release:\(order.id.uuidString.lowercased())")
+                WHERE dedupe_key = \("redis_release:\(order.reference)")
                 """, logger: logger)
         } catch {
             logger.warning("Redis release deferred to the worker", metadata: ["error": "\(error)"])

@@ -62,14 +62,14 @@ public struct PaymentWorkflow: Sendable {
                     // Changed under us (expired, cancelled, paid with another key): say what it is now.
                     let current = try await OrderRepository.order(order.id, on: connection, logger: logger)
                     return Self.refusal(for: current ?? order, now: Date())
-                        ?? .problem(409, "order_expired", "Order expired", "the payment window of this order has closed")
+                        ?? .expired
                 }
                 answer = try .order(paidOrder)
                 try await connection.query(
                     """
                     INSERT INTO jobs (kind, payload, dedupe_key)
-                    VALUES ('email', jsonb_build_object('order_id', \(order.id.uuidString.lowercased()), 'event', 'order_paid'),
-                            \("email:\(order.id.uuidString.lowercased()):order_paid"))
+                    VALUES ('email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
+                            \("email:\(order.reference):order_paid"))
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, logger: logger)
             }
@@ -104,11 +104,11 @@ public struct PaymentWorkflow: Sendable {
     static func refusal(for order: Order, now: Date) -> OrderAnswer? {
         switch order.status {
         case .expired:
-            return .problem(409, "order_expired", "Order expired", "the payment window of this order has closed")
+            return .expired
         case .paid, .cancelled:
             return .problem(409, "order_not_payable", "Order not payable", "the order is \(order.status.rawValue)")
         case .reserved where order.payBy <= now:
-            return .problem(409, "order_expired", "Order expired", "the payment window of this order has closed")
+            return .expired
         case .reserved:
             return nil
         }

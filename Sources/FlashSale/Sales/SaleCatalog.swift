@@ -45,9 +45,4 @@ public final class SaleCatalog: Sendable {
         cache.withLock { $0[saleID] = Cached(entry: loaded, loadedAt: now) }
         return loaded
     }
-
-    /// Forgets a sale so the next read sees PostgreSQL (after seeding).
-    public func invalidate(_ saleID: String) {
-        _ = cache.withLock { $0.removeValue(forKey: saleID) }
-    }
 }

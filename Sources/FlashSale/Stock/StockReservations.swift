@@ -6,6 +6,8 @@ import RedisClient
 public struct StockReservations: Sendable {
     /// Idempotency records outlive their token (5 minutes) so late retries still get their replay.
     public static let recordLifetimeSeconds: Int64 = 24 * 3600
+    /// A released-order marker outlives any retry of that release (cancel retries, worker reruns).
+    static let releaseMarkerLifetimeSeconds: Int64 = 7 * 24 * 3600
 
     let redis: RedisClient
 
@@ -96,7 +98,7 @@ public struct StockReservations: Sendable {
                 .string(keys.released(order: orderID)), .string(keys.stock(sku)),
                 .string(keys.bought(shopper: shopperID, sku: sku)),
             ],
-            arguments: [.integer(quantity), .integer(7 * 24 * 3600)])
+            arguments: [.integer(quantity), .integer(Self.releaseMarkerLifetimeSeconds)])
         return reply == .integer(1)
     }
 

@@ -5,9 +5,6 @@ import Logging
 
 /// POST an order (the purchase attempt) and GET one's own order.
 struct OrderRoutes {
-    static let writeTimeout = Duration.seconds(5)
-
-
     let workflow: PurchaseWorkflow
     let orders: OrderRepository
     let payments: PaymentWorkflow
@@ -48,7 +45,7 @@ struct OrderRoutes {
             let body = try await RequestBody.decode(PaymentRequest.self, from: request, context: context)
             // Past the deadline the answer is 503 and the outcome unknown; a retry with the same key tells.
             return Self.response(
-                try await Deadline.run(Self.writeTimeout) { [payments] in
+                try await Deadline.run(RouteDeadlines.write) { [payments] in
                     try await payments.pay(
                         orderID: orderID, shopperID: shopperID, idempotencyKey: key, paymentMethod: body.paymentMethod)
                 })
@@ -57,7 +54,7 @@ struct OrderRoutes {
             let shopperID = try context.requireShopper()
             let orderID = try context.parameters.require("order_id")
             return Self.response(
-                try await Deadline.run(Self.writeTimeout) { [cancellation] in
+                try await Deadline.run(RouteDeadlines.write) { [cancellation] in
                     try await cancellation.cancel(orderID: orderID, shopperID: shopperID)
                 })
         }
@@ -74,7 +71,7 @@ struct OrderRoutes {
     func ownOrder(context: AppRequestContext, shopperID: String) async throws -> Order {
         let text = try context.parameters.require("order_id")
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("no order \(text)") }
-        let found = try await Deadline.run(SaleRoutes.readTimeout) { [orders] in try await orders.order(id) }
+        let found = try await Deadline.run(RouteDeadlines.read) { [orders] in try await orders.order(id) }
         guard let order = found, order.shopperID == shopperID else {
             throw Problem.notFound("no order \(text)")
         }

@@ -6,10 +6,6 @@ import Logging
 /// GET a sale and GET one item. `available` is Redis' live count; when Redis cannot answer,
 /// PostgreSQL's stock of record is served instead and the `Stock-Source: database` header says so.
 struct SaleRoutes {
-    /// A down database answers 503 within this, instead of after the pool's minute of retries.
-    static let readTimeout = Duration.seconds(3)
-
-    let catalog: SaleCatalog
     let repository: SaleRepository
     let reservations: StockReservations
     let logger: Logger
@@ -17,7 +13,7 @@ struct SaleRoutes {
     func register(on router: Router<AppRequestContext>) {
         router.get("/v1/sales/:sale_id") { _, context in
             let saleID = try context.parameters.require("sale_id")
-            let (sale, stored) = try await Deadline.run(Self.readTimeout) { [repository] in
+            let (sale, stored) = try await Deadline.run(RouteDeadlines.read) { [repository] in
                 (try await repository.sale(saleID), try await repository.items(ofSale: saleID))
             }
             guard let sale else { throw Problem.notFound("no sale \(saleID)") }
@@ -27,7 +23,7 @@ struct SaleRoutes {
         router.get("/v1/sales/:sale_id/items/:sku") { _, context in
             let saleID = try context.parameters.require("sale_id")
             let sku = try context.parameters.require("sku")
-            let stored = try await Deadline.run(Self.readTimeout) { [repository] in
+            let stored = try await Deadline.run(RouteDeadlines.read) { [repository] in
                 try await repository.item(saleID: saleID, sku: sku)
             }
             guard let item = stored else {
