@@ -32,10 +32,11 @@ help: ## list the targets (default)
 	@echo "variables: HTTP_HOST HTTP_PORT JWT_SECRET FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT"
 	@echo "           DEV_DATABASE_URL DEV_REDIS_URL TEST_DATABASE_URL TEST_REDIS_URL"
 
-run: ## start PostgreSQL+Redis, build release, serve on HTTP_HOST:HTTP_PORT
+run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, serve on HTTP_HOST:HTTP_PORT
 	$(SERVICES) start
 	swift build -c release --product flashsale
-# demo sale seeding: added with the seed command
+	env $(DEV_ENV) .build/release/flashsale migrate
+	env $(DEV_ENV) .build/release/flashsale seed --demo
 	exec env $(DEV_ENV) .build/release/flashsale serve
 
 test: ## start PostgreSQL+Redis, build and run the test suite

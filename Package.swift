@@ -44,6 +44,8 @@ let package = Package(
                 "RedisClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             plugins: ["EmbedMigrations"]
         ),

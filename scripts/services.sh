@@ -30,8 +30,8 @@ PG_USER=flashsale
 DATABASES=(flashsale flashsale_test)
 HOST=127.0.0.1
 
-PACKAGES=(redis-server redis-tools libhiredis-dev postgresql pkg-config)
-BENCH_PACKAGES=(wrk)
+PACKAGES=(redis-server redis-tools libhiredis-dev postgresql pkg-config curl)
+BENCH_PACKAGES=(wrk time)
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi

@@ -66,6 +66,9 @@ extension AsyncParsableCommand {
         } catch let error as CommandFailure {
             FileHandle.standardError.write(Data("flashsale: \(error)\n".utf8))
             throw ExitCode(error.exitCode)
+        } catch let error as SeedInputError {
+            FileHandle.standardError.write(Data("flashsale: \(error)\n".utf8))
+            throw ExitCode(1)
         } catch let error as MigrationError {
             FileHandle.standardError.write(Data("flashsale: \(error)\n".utf8))
             throw ExitCode(1)

@@ -38,15 +38,3 @@ struct Token: AsyncParsableCommand {
         }
     }
 }
-
-/// Durations as operators type them: `90s`, `30m`, `1h`, `2d`, or plain seconds.
-enum TimeSpan {
-    static func seconds(_ text: String) -> Int64? {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        if let last = text.last, let unit = units[last], let value = Int64(text.dropLast()), value > 0 {
-            return value * unit
-        }
-        if let value = Int64(text), value > 0 { return value }
-        return nil
-    }
-}

@@ -7,7 +7,8 @@ public struct RedisKeys: Sendable {
         self.saleID = saleID
     }
 
-    private var prefix: String { "fs:{\(saleID)}:" }
+    /// Every key of the sale starts with this (the admin scripts build a few keys from it).
+    public var prefix: String { "fs:{\(saleID)}:" }
 
     public func stock(_ sku: String) -> String { prefix + "stock:" + sku }
     public func token(_ token: String) -> String { prefix + "tok:" + token }
