@@ -58,6 +58,7 @@ bench: ## release-build benchmarks: Redis client, hot-SKU order writes, sold-out
 	scripts/bench-redis.sh
 	scripts/bench-orders.sh
 	scripts/bench-http.sh
+	scripts/bench-seed.sh
 
 migrate: ## start PostgreSQL+Redis and apply migrations to the dev database
 	$(SERVICES) start

@@ -192,6 +192,31 @@ struct SeedCommandTests {
         }
     }
 
+    @Test func beforeItStartsASaleIsReplacedByTheNewInput() async throws {
+        try await OperatorStores.with { stores in
+            let first = try TemporaryFile("v1.csv", Self.inventory)
+            let second = try TemporaryFile("v2.csv", Self.header + "mug,Big mug,950,12,1\nhat,Hat,500,3,1\n")
+            let repeated = try TemporaryFile("v3.csv", Self.header + "mug,Mug,900,10,1\nmug,Mug,900,10,1\n")
+            defer { [first, second, repeated].forEach { $0.remove() } }
+            #expect(try await stores.flashsale(Self.seed("soon", file: first.path)).status == 0)
+            let replaced = try await stores.flashsale(Self.seed("soon", file: second.path))
+            #expect(replaced.status == 0, "\(replaced.errors)")
+            #expect(replaced.output.contains("1 SKUs added, 1 changed, 1 removed"), "\(replaced.output)")
+            let rows = try await stores.inventory("soon")
+            #expect(Set(rows.keys) == ["mug", "hat"])
+            #expect(rows["mug"]?.0 == "Big mug")
+            #expect(rows["mug"]?.3 == 12)
+            #expect(try await stores.redisStock("soon", "mug") == 12)
+            #expect(try await stores.redisStock("soon", "hat") == 3)
+            #expect(try await stores.redisStock("soon", "tee-m") == nil)
+
+            let duplicate = try await stores.flashsale(Self.seed("soon", file: repeated.path))
+            #expect(duplicate.status == 1)
+            #expect(duplicate.errors.contains("line 3: SKU mug appears again (first on line 2)"), "\(duplicate.errors)")
+            #expect(try await stores.inventory("soon")["mug"]?.0 == "Big mug")
+        }
+    }
+
     @Test func generatesDemoSKUsWithProgressForLargeCounts() async throws {
         try await OperatorStores.with { stores in
             let outcome = try await stores.flashsale([

@@ -16,18 +16,23 @@ struct CSVRecordReader {
     private var fields: [String] = []
     private var line = 1
     private var recordLine = 1
-    private var sawBOMCheck = false
+    /// How much of a leading UTF-8 byte-order mark has been skipped; 3 once past the start.
+    private var byteOrderMark = 0
+    private static let byteOrderMarkBytes: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// Parses `bytes`, handing each complete record to `emit`. Blank lines are skipped.
     mutating func feed(_ bytes: some Collection<UInt8>, emit: (Record) throws(SeedInputError) -> Void)
         throws(SeedInputError)
     {
-        var bytes = bytes[...]
-        if !sawBOMCheck, !bytes.isEmpty {
-            sawBOMCheck = true
-            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        }
         for byte in bytes {
+            if byteOrderMark < 3 {
+                // Spreadsheets often start CSV files with a BOM; it may straddle chunks.
+                if byte == Self.byteOrderMarkBytes[byteOrderMark] {
+                    byteOrderMark += 1
+                    continue
+                }
+                byteOrderMark = 3
+            }
             switch state {
             case .fieldStart:
                 switch byte {

@@ -41,9 +41,13 @@ public struct SaleSeeder: Sendable {
         let plan: Plan
         do {
             plan = try await postgres.withTransaction(logger: logger) { connection in
-                let rows = try await copyRows(from: source, into: connection, progress: progress)
-                var plan = try await compare(sale, rows: rows, force: force, now: now, on: connection)
+                let clock = ContinuousClock.now
+                let input = try await copyRows(from: source, into: connection, progress: progress)
+                logger.debug("rows copied", metadata: ["rows": "\(input.rows)", "elapsed": "\(ContinuousClock.now - clock)"])
+                var plan = try await compare(sale, input: input, force: force, now: now, on: connection)
+                logger.debug("compared", metadata: ["elapsed": "\(ContinuousClock.now - clock)"])
                 try await write(sale, plan: &plan, on: connection)
+                logger.debug("written", metadata: ["elapsed": "\(ContinuousClock.now - clock)"])
                 if plan.wasLive {
                     // Units leave Redis before PostgreSQL commits, as a purchase would take them, so
                     // a concurrent shopper can never buy a unit this change removes.
@@ -67,13 +71,15 @@ public struct SaleSeeder: Sendable {
             if let wrapped = error as? PostgresTransactionError, let reason = wrapped.closureError { throw reason }
             throw error
         }
+        let clock = ContinuousClock.now
         try await primeRedis(sale.id, plan: plan, progress: progress)
+        logger.debug("redis primed", metadata: ["elapsed": "\(ContinuousClock.now - clock)"])
         return plan.report
     }
 
     /// Streams the input into a temporary table with COPY; every row is validated on the way.
     private func copyRows(from source: InventorySource, into connection: PostgresConnection, progress: any SeedProgress)
-        async throws -> Int
+        async throws -> (rows: Int, units: Int64)
     {
         try await connection.query(
             """
@@ -81,6 +87,7 @@ public struct SaleSeeder: Sendable {
               price_cents bigint NOT NULL, stock integer NOT NULL, per_shopper_limit integer NOT NULL) ON COMMIT DROP
             """, logger: logger)
         var count = 0
+        var units: Int64 = 0
         try await connection.copyFrom(
             table: "seed_rows", columns: ["line", "sku", "name", "price_cents", "stock", "per_shopper_limit"],
             logger: logger
@@ -88,7 +95,10 @@ public struct SaleSeeder: Sendable {
             var buffer = ByteBuffer()
             buffer.reserveCapacity(1 << 20)
             try await source.forEachBatch(progress: { progress.report(.reading, done: $0, total: $1) }) { rows in
-                for row in rows { CopyText.append(row, to: &buffer) }
+                for row in rows {
+                    CopyText.append(row, to: &buffer)
+                    units += Int64(row.stock)
+                }
                 count += rows.count
                 if buffer.readableBytes >= 1 << 20 {
                     try await writer.write(buffer)
@@ -98,26 +108,28 @@ public struct SaleSeeder: Sendable {
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
         guard count > 0 else { throw SeedInputError("the input has no inventory rows") }
-        return count
+        return (count, units)
     }
 
-    /// Checks the rows against each other and against what PostgreSQL has, and decides what changes.
-    private func compare(_ sale: SaleDefinition, rows: Int, force: Bool, now: Date, on connection: PostgresConnection)
-        async throws -> Plan
-    {
-        let duplicate = try await connection.query(
-            """
-            SELECT sku, (array_agg(line ORDER BY line))[1], (array_agg(line ORDER BY line))[2]
-            FROM seed_rows GROUP BY sku HAVING count(*) > 1 ORDER BY 3 LIMIT 1
-            """, logger: logger
-        ).decode((String, Int32, Int32).self).collectAll().first
-        if let (sku, first, second) = duplicate {
-            throw SeedInputError(line: Int(second), "SKU \(sku) appears again (first on line \(first))")
-        }
+    /// Checks the rows against what PostgreSQL has and decides what changes. A new sale has
+    /// nothing to compare with: its duplicate SKUs surface when the rows are inserted.
+    private func compare(
+        _ sale: SaleDefinition, input: (rows: Int, units: Int64), force: Bool, now: Date, on connection: PostgresConnection
+    ) async throws -> Plan {
+        let rows = input.rows
         let startsAt = try await connection.query(
             "SELECT starts_at FROM sales WHERE id = \(sale.id) FOR UPDATE", logger: logger
         ).decode(Date.self).collectAll().first
-        let wasLive = startsAt.map { $0 <= now } ?? false
+        guard let startsAt else {
+            return Plan(
+                report: SeedReport(
+                    sale: .created, rows: rows, skusAdded: rows, skusChanged: 0, skusRemoved: 0, liveStockChanges: 0,
+                    totalUnits: input.units),
+                wasLive: false, liveChanges: [], removedSKUs: [])
+        }
+        // Before comparing with what is there, so a repeated SKU is reported as such.
+        try await rejectDuplicates(on: connection)
+        let wasLive = startsAt <= now
 
         let totals = try await connection.query(
             """
@@ -137,7 +149,7 @@ public struct SaleSeeder: Sendable {
 
         var plan = Plan(
             report: SeedReport(
-                sale: startsAt == nil ? .created : .unchanged, rows: rows, skusAdded: Int(totals.0),
+                sale: .unchanged, rows: rows, skusAdded: Int(totals.0),
                 skusChanged: Int(totals.1), skusRemoved: removed.count, liveStockChanges: 0, totalUnits: totals.2),
             wasLive: wasLive, liveChanges: [], removedSKUs: removed)
         guard wasLive else { return plan }
@@ -195,10 +207,32 @@ public struct SaleSeeder: Sendable {
                     "SKUs missing from the input have orders and cannot be removed (\(Self.list(plan.removedSKUs)))")
             }
         }
+        // A repeated SKU makes the insert fail (unique key, or "cannot affect row a second time");
+        // the savepoint keeps the transaction usable to find the lines and say which.
+        try await connection.query("SAVEPOINT inventory_rows", logger: logger)
+        do {
+            if plan.report.sale == .created {
+                // Nothing to update: a plain insert skips ON CONFLICT's speculative insertion per row.
+                try await connection.query(
+                    """
+                    INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
+                    SELECT \(sale.id), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
+                    """, logger: logger)
+            } else {
+                try await upsertInventory(sale.id, on: connection)
+            }
+        } catch let error as PSQLError where ["23505", "21000"].contains(error.serverInfo?[.sqlState] ?? "") {
+            try await connection.query("ROLLBACK TO SAVEPOINT inventory_rows", logger: logger)
+            try await rejectDuplicates(on: connection)
+            throw error
+        }
+    }
+
+    private func upsertInventory(_ saleID: String, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
             INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
-            SELECT \(sale.id), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
+            SELECT \(saleID), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
             ON CONFLICT (sale_id, sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
               per_shopper_limit = excluded.per_shopper_limit, initial_stock = excluded.initial_stock,
               available = inventory.available + (excluded.initial_stock - inventory.initial_stock),
@@ -242,6 +276,18 @@ public struct SaleSeeder: Sendable {
             }
             if !batch.isEmpty { try await flush() }
             try await group.waitForAll()
+        }
+    }
+
+    private func rejectDuplicates(on connection: PostgresConnection) async throws {
+        let duplicate = try await connection.query(
+            """
+            SELECT sku, (array_agg(line ORDER BY line))[1], (array_agg(line ORDER BY line))[2]
+            FROM seed_rows GROUP BY sku HAVING count(*) > 1 ORDER BY 3 LIMIT 1
+            """, logger: logger
+        ).decode((String, Int32, Int32).self).collectAll().first
+        if let (sku, first, second) = duplicate {
+            throw SeedInputError(line: Int(second), "SKU \(sku) appears again (first on line \(first))")
         }
     }
 
