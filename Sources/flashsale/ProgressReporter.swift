@@ -55,7 +55,8 @@ final class ProgressReporter: SeedProgress {
 
     private func description(_ phase: SeedPhase) -> String {
         switch phase {
-        case .reading: "reading and checking the input, writing PostgreSQL"
+        case .reading: "reading and checking the input"
+        case .writing: "writing PostgreSQL (one transaction)"
         case .priming: "priming Redis stock"
         }
     }

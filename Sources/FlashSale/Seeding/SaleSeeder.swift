@@ -44,10 +44,12 @@ public struct SaleSeeder: Sendable {
                 let clock = ContinuousClock.now
                 let input = try await copyRows(from: source, into: connection, progress: progress)
                 logger.debug("rows copied", metadata: ["rows": "\(input.rows)", "elapsed": "\(ContinuousClock.now - clock)"])
+                progress.report(.writing, done: 0, total: Int64(input.rows))
                 var plan = try await compare(sale, input: input, force: force, now: now, on: connection)
                 logger.debug("compared", metadata: ["elapsed": "\(ContinuousClock.now - clock)"])
                 try await write(sale, plan: &plan, on: connection)
                 logger.debug("written", metadata: ["elapsed": "\(ContinuousClock.now - clock)"])
+                progress.report(.writing, done: Int64(input.rows), total: Int64(input.rows))
                 if plan.wasLive {
                     // Units leave Redis before PostgreSQL commits, as a purchase would take them, so
                     // a concurrent shopper can never buy a unit this change removes.

@@ -2,6 +2,8 @@
 public enum SeedPhase: String, Sendable {
     /// Reading and checking the input (done/total in bytes, or rows for generated SKUs).
     case reading
+    /// Comparing with and writing PostgreSQL in one statement (done is 0, then total).
+    case writing
     /// Writing the sale's stock into Redis (done/total in SKUs).
     case priming
 }
