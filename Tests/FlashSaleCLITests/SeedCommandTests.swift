@@ -6,7 +6,7 @@ import Testing
 @Suite("flashsale seed")
 struct SeedCommandTests {
     static let header = "sku,name,price_cents,stock,per_shopper_limit\n"
-    static let inventory = header + "tee-m,\"Black tee, M\",1999,50,2\r\nmug,Mug,900,10,1\n"
+    static let inventory = header + "tee-m,\"Black tee, M\",1999,50,2\r\nmug, Mug, 900, 10, 1\n"
 
     static func seed(_ sale: String, file: String, startsAt: String = "now+1h", _ extra: String...) -> [String] {
         ["seed", "--sale", sale, "--name", "Spring sale", "--starts-at", startsAt, "--ends-at", "now+3h", "--file", file]
@@ -80,6 +80,7 @@ struct SeedCommandTests {
         ("fields.csv", header + "a,A,1,1\n", "line 2: 4 fields where the header has 5"),
         ("quote.csv", header + "a,\"A,1,1,1\nb,B,1,1,1\n", "line 2: a quoted field is never closed"),
         ("sku.csv", header + "bad sku!,A,1,1,1\n", "line 2: sku 'bad sku!' must be"),
+        ("semicolons.csv", "sku;name;price_cents;stock;per_shopper_limit\na;A;1;1;1\n", "(separate fields with commas)"),
         ("empty.csv", "", "the file is empty"),
         ("header-only.csv", header, "no inventory rows"),
         ("bad.json", #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1},"# + "\n"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One SKU of a sale as an operator writes it in the seed file.
 public struct InventoryRow: Sendable, Equatable {
     /// The line of the input the row starts on (1-based; the CSV header is line 1).
@@ -22,7 +24,8 @@ public struct InventoryRow: Sendable, Equatable {
 
     /// Validates one record's raw fields, keyed by column name. Errors name the line and the column.
     public static func parse(_ fields: [String: String], line: Int) throws(SeedInputError) -> InventoryRow {
-        func field(_ column: String) -> String { fields[column] ?? "" }
+        // Hand-written files often have a space after each comma.
+        func field(_ column: String) -> String { (fields[column] ?? "").trimmingCharacters(in: .whitespaces) }
         let sku = field("sku")
         guard SaleDefinition.isValidIdentifier(sku) else {
             throw SeedInputError(

@@ -90,7 +90,8 @@ public enum InventorySource: Sendable {
 
     private static func checkKeys(_ names: [String], line: Int) throws(SeedInputError) {
         if let unknown = names.first(where: { !InventoryRow.columns.contains($0) }) {
-            throw SeedInputError(line: line, "unknown column '\(unknown)'; the columns are \(headerText)")
+            let hint = unknown.contains(";") || unknown.contains("\t") ? " (separate fields with commas)" : ""
+            throw SeedInputError(line: line, "unknown column '\(unknown)'; the columns are \(headerText)\(hint)")
         }
         if let missing = InventoryRow.columns.first(where: { !names.contains($0) }) {
             throw SeedInputError(line: line, "column '\(missing)' is missing; the columns are \(headerText)")
