@@ -136,6 +136,22 @@ LUA
     printf '%s' "$file"
 }
 
+# service_cpu: CPU time the service has used so far, in clock ticks (user + system).
+service_cpu() { awk '{ print $14 + $15 }' "/proc/$SERVICE_PID/stat"; }
+# cpu_per_request NAME: the service's CPU microseconds per answer over run NAME (see measured).
+cpu_per_request() {
+    awk -v ticks="$(cat "$WORK/$1.cpu")" -v hz="$(getconf CLK_TCK)" -v n="$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' "$WORK/$1.txt")" \
+        'BEGIN { printf "%.0f", ticks * 1e6 / hz / n }'
+}
+# measured NAME COMMAND...: runs COMMAND, keeping the service's CPU ticks it took in $WORK/NAME.cpu.
+measured() {
+    local name=$1 before
+    shift
+    before="$(service_cpu)"
+    "$@"
+    echo $(($(service_cpu) - before)) >"$WORK/$name.cpu"
+}
+
 # Readers of wrk's report.
 rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$1"; }
 answers() { sed -nE "s/^answers: .*$2=([0-9]+).*/\1/p" "$1"; }
@@ -194,11 +210,11 @@ mean() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + b) / 2 }'; }
 echo "warming up..."
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null
 echo "closed loop: trivial, sold-out attempts, trivial, committing purchases on one hot SKU, trivial..."
-trivial trivial-1
-closed_loop "$SOLD_OUT_SALE" gone soldout
-trivial trivial-2
-closed_loop "$HOT_SALE" hot hot
-trivial trivial-3
+measured trivial-1 trivial trivial-1
+measured soldout closed_loop "$SOLD_OUT_SALE" gone soldout
+measured trivial-2 trivial trivial-2
+measured hot closed_loop "$HOT_SALE" hot hot
+measured trivial-3 trivial trivial-3
 TRIVIAL_1="$(rate "$WORK/trivial-1.txt")" TRIVIAL_2="$(rate "$WORK/trivial-2.txt")" TRIVIAL_3="$(rate "$WORK/trivial-3.txt")"
 SOLD_OUT="$(rate "$WORK/soldout.txt")" HOT="$(rate "$WORK/hot.txt")"
 
@@ -244,6 +260,8 @@ printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.4x)  [%s]\n' "POST ord
 printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.15x) [%s]\n' "POST orders committed on one hot SKU (201)" \
     "$HOT" "$(ratio "$HOT" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")")" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")" \
     "$(sed -n 's/^answers: //p' "$WORK/hot.txt")"
+printf 'service CPU per answer: trivial %s, %s, %s µs; sold_out %s µs; committed %s µs\n' "$(cpu_per_request trivial-1)" \
+    "$(cpu_per_request trivial-2)" "$(cpu_per_request trivial-3)" "$(cpu_per_request soldout)" "$(cpu_per_request hot)"
 printf 'p99 sold_out attempts at %.0f req/s (target %.0f, delay %s ms):  %s ms (issue: <= 5 ms)\n' \
     "$(rate "$WORK/soldout-paced.txt")" "$SOLD_OUT_TARGET" "$SOLD_OUT_DELAY" "$(p99_ms "$WORK/soldout-paced.txt")"
 printf 'p99 committing purchases at %.0f req/s (target %.0f, delay %s ms): %s ms (issue: <= 5 ms)\n' \
