@@ -52,7 +52,7 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## release-build benchmarks: Redis client, hot-SKU order writes, sold-out answers over HTTP
+bench: ## release-build benchmarks: Redis client, hot-SKU order writes, purchases over HTTP (rates, p99, memory), seeding 1M SKUs
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh

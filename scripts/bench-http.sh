@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Purchase attempts answered sold_out over HTTP (JWT check, JSON, one Redis round trip) against a
-# trivial route of the same service, both driven by wrk with the same threads and connections, in
-# one run (the issue asks for >= 0.4x). Every attempt carries a fresh checkout token, pre-issued
-# into Redis, so each one is a first use that runs the whole purchase script.
+# Purchase attempts over HTTP, each figure against the trivial route (GET /healthz) of the same
+# release-built service, measured in this one run with the same wrk threads and connections: the
+# machine is shared and noisy, so only ratios within a run mean anything. The issue asks for
+#   1. attempts answered 409 sold_out:             >= 0.4x the trivial route's requests/s
+#   2. committed orders on one hot SKU (all 201s):  >= 0.15x, audited against PostgreSQL and Redis
+#   3. p99 latency at about half the maximum rate:  <= 5 ms (committing on the hot SKU; sold-out)
+#   4. the service's resident memory after the load: <= 150 MB
+# Every attempt carries a fresh checkout token, pre-issued into Redis and bound to one of many
+# shoppers, so each one is a first use that runs the whole purchase script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,65 +16,275 @@ REDIS_PORT="${FLASHSALE_REDIS_PORT:-56379}"
 HTTP_PORT="${BENCH_HTTP_PORT:-18080}"
 THREADS=2
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
-DURATION="${BENCH_DURATION:-10s}"
-TOKENS_PER_THREAD="${BENCH_TOKENS_PER_THREAD:-400000}"
-SALE=bench-soldout
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+# Enough shoppers that the per-shopper limit and any per-shopper key stay cold, as in a real spike.
+SHOPPERS="${BENCH_SHOPPERS:-1000}"
+SOLD_OUT_SALE=bench-soldout
+HOT_SALE=bench-hot
+HOT_STOCK=10000000
 SECRET=bench-secret-0123456789-0123456789
+DATABASE_URL="postgres://flashsale@127.0.0.1:$PG_PORT/flashsale"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 WORK="$(mktemp -d)"
-trap 'kill "${SERVICE_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+psql_dev() { psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U flashsale -d flashsale -v ON_ERROR_STOP=1 "$@"; }
+redis_dev() { redis-cli -p "$REDIS_PORT" -n 0 "$@"; }
+
+# Removes everything this bench writes, so a rerun (or an aborted run) starts from nothing.
+clean_up_sales() {
+    local sale
+    for sale in "$SOLD_OUT_SALE" "$HOT_SALE"; do
+        redis_dev --scan --pattern "fs:{$sale}:*" | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" -n 0 DEL >/dev/null
+    done
+    psql_dev <<SQL
+DELETE FROM jobs WHERE payload->>'order_id' IN
+  (SELECT id::text FROM orders WHERE sale_id IN ('$SOLD_OUT_SALE', '$HOT_SALE'));
+DELETE FROM orders WHERE sale_id IN ('$SOLD_OUT_SALE', '$HOT_SALE');
+DELETE FROM sales WHERE id IN ('$SOLD_OUT_SALE', '$HOT_SALE');
+SQL
+}
+on_exit() {
+    if [ -n "${SERVICE_PID:-}" ]; then kill "$SERVICE_PID" 2>/dev/null || true; wait "$SERVICE_PID" 2>/dev/null || true; fi
+    clean_up_sales >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap on_exit EXIT
 
 echo "building flashsale (release)..."
 swift build -c release --product flashsale >/dev/null 2>&1 || swift build -c release --product flashsale
 BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale"
 
-DATABASE_URL="postgres://flashsale@127.0.0.1:$PG_PORT/flashsale" LOG_LEVEL=warning "$BIN" migrate >/dev/null
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U flashsale -d flashsale -v ON_ERROR_STOP=1 <<SQL
-INSERT INTO sales (id, name, starts_at, ends_at) VALUES ('$SALE', 'bench', now() - interval '1 hour', now() + interval '1 day')
-  ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at;
+DATABASE_URL="$DATABASE_URL" LOG_LEVEL=warning "$BIN" migrate >/dev/null
+clean_up_sales
+# The limit of the hot SKU is far above what one shopper can buy in a run: no attempt answers 409 limit.
+psql_dev <<SQL
+INSERT INTO sales (id, name, starts_at, ends_at)
+  VALUES ('$SOLD_OUT_SALE', 'bench', now() - interval '1 hour', now() + interval '1 day'),
+         ('$HOT_SALE', 'bench', now() - interval '1 hour', now() + interval '1 day');
 INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
-  VALUES ('$SALE', 'gone', 'gone', 100, 0, 0, 5) ON CONFLICT DO NOTHING;
+  VALUES ('$SOLD_OUT_SALE', 'gone', 'gone', 100, 0, 0, 5),
+         ('$HOT_SALE', 'hot', 'hot', 100, $HOT_STOCK, $HOT_STOCK, 1000000000);
 SQL
-echo "issuing $((THREADS * TOKENS_PER_THREAD)) checkout tokens into Redis..."
-redis-cli -p "$REDIS_PORT" -n 0 SET "fs:{$SALE}:stock:gone" 0 >/dev/null
-awk -v threads="$THREADS" -v per="$TOKENS_PER_THREAD" -v sale="$SALE" 'BEGIN {
-    for (t = 1; t <= threads; t++) for (i = 1; i <= per; i++) {
-        key = sprintf("fs:{%s}:tok:%016x%016x", sale, t, i)
-        printf "*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$5\r\nbench\r\n$2\r\nEX\r\n$4\r\n3600\r\n", length(key), key
-    }
-}' | redis-cli -p "$REDIS_PORT" -n 0 --pipe >/dev/null
+redis_dev SET "fs:{$SOLD_OUT_SALE}:stock:gone" 0 >/dev/null
+redis_dev SET "fs:{$HOT_SALE}:stock:hot" "$HOT_STOCK" >/dev/null
 
-DATABASE_URL="postgres://flashsale@127.0.0.1:$PG_PORT/flashsale" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    JWT_SECRET="$SECRET" HTTP_PORT="$HTTP_PORT" LOG_LEVEL=warning "$BIN" serve &
+DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" JWT_SECRET="$SECRET" HTTP_PORT="$HTTP_PORT" LOG_LEVEL=warning \
+    "$BIN" serve >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
-BEARER="$(JWT_SECRET="$SECRET" "$BIN" token --shopper bench --ttl 1h)"
+curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || { echo "bench-http: the service did not start" >&2; exit 1; }
 
-cat >"$WORK/soldout.lua" <<LUA
-local counter = 0
-local id = 0
-local threads = 0
-function setup(thread) threads = threads + 1; thread:set("id", threads) end
+# Shopper i is `bench-i`; line i+1 of jwts.txt is its token.
+# shellcheck disable=SC2046
+JWT_SECRET="$SECRET" "$BIN" token --ttl 1h $(seq -f '--shopper=bench-%.0f' 0 $((SHOPPERS - 1))) >"$WORK/jwts.txt"
+
+# issue_tokens SALE RUN COUNT_PER_THREAD: checkout tokens for one wrk run, `RUN THREAD COUNTER` in
+# hex, bound to shopper `bench-(COUNTER mod SHOPPERS)`, as the run's request() will send them.
+issue_tokens() {
+    awk -v threads="$THREADS" -v per="$3" -v sale="$1" -v run="$2" -v shoppers="$SHOPPERS" 'BEGIN {
+        for (t = 1; t <= threads; t++) for (i = 1; i <= per; i++) {
+            key = sprintf("fs:{%s}:tok:%08x%08x%016x", sale, run, t, i)
+            shopper = sprintf("bench-%d", i % shoppers)
+            printf "*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$4\r\n3600\r\n", length(key), key, length(shopper), shopper
+        }
+    }' | redis_dev --pipe >/dev/null
+}
+
+# purchase_script SALE SKU RUN [DELAY_MS]: a wrk script sending purchase attempts with the tokens of
+# issue_tokens and the matching shopper's JWT. With DELAY_MS, each connection waits a random
+# 0..2*DELAY_MS (mean DELAY_MS) before each request, so the connections do not fire in lockstep.
+# Prints the count of 201, 409 and other answers it saw.
+purchase_script() {
+    local file="$WORK/purchase-$3.lua"
+    {
+        printf 'local jwts = {\n'
+        sed 's/.*/  "&",/' "$WORK/jwts.txt"
+        printf '}\n'
+        cat <<LUA
+local run, path, body = $3, "/v1/sales/$1/orders", '{"sku":"$2","quantity":1}'
+local id, counter = 0, 0
+local threads = {}
+function setup(thread) table.insert(threads, thread); thread:set("id", #threads) end
 function init(args) id = tonumber(wrk.thread:get("id")) end
 function request()
   counter = counter + 1
-  local headers = { ["Authorization"] = "Bearer $BEARER", ["Content-Type"] = "application/json",
-                    ["Idempotency-Key"] = string.format("%016x%016x", id, counter) }
-  return wrk.format("POST", "/v1/sales/$SALE/orders", headers, '{"sku":"gone","quantity":1}')
+  local headers = { ["Authorization"] = "Bearer " .. jwts[counter % #jwts + 1],
+                    ["Content-Type"] = "application/json",
+                    ["Idempotency-Key"] = string.format("%08x%08x%016x", run, id, counter) }
+  return wrk.format("POST", path, headers, body)
 end
-local statuses = {}
-function response(status) statuses[status] = (statuses[status] or 0) + 1 end
+-- Globals, so that done() can read them from each thread (thread:get).
+created, conflict, other, last_other = 0, 0, 0, 0
+function response(status)
+  if status == 201 then created = created + 1
+  elseif status == 409 then conflict = conflict + 1
+  else other = other + 1; last_other = status end
+end
+function done(summary, latency, requests)
+  local c, k, o, l = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    c = c + t:get("created"); k = k + t:get("conflict"); o = o + t:get("other")
+    if t:get("last_other") ~= 0 then l = t:get("last_other") end
+  end
+  io.write(string.format("answers: 201=%d 409=%d other=%d (last other status %d)\n", c, k, o, l))
+end
 LUA
+        if [ $# -ge 4 ]; then
+            printf 'function delay() return math.floor(math.random() * 2 * %s + 0.5) end\n' "$4"
+        fi
+    } >"$file"
+    printf '%s' "$file"
+}
 
-rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p'; }
+# service_cpu: CPU time the service has used so far, in clock ticks (user + system).
+service_cpu() { awk '{ print $14 + $15 }' "/proc/$SERVICE_PID/stat"; }
+# cpu_per_request NAME: the service's CPU microseconds per answer over run NAME (see measured).
+cpu_per_request() {
+    awk -v ticks="$(cat "$WORK/$1.cpu")" -v hz="$(getconf CLK_TCK)" -v n="$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' "$WORK/$1.txt")" \
+        'BEGIN { printf "%.0f", ticks * 1e6 / hz / n }'
+}
+# measured NAME COMMAND...: runs COMMAND, keeping the service's CPU ticks it took in $WORK/NAME.cpu.
+measured() {
+    local name=$1 before
+    shift
+    before="$(service_cpu)"
+    "$@"
+    echo $(($(service_cpu) - before)) >"$WORK/$name.cpu"
+}
+
+# Readers of wrk's report.
+rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$1"; }
+answers() { sed -nE "s/^answers: .*$2=([0-9]+).*/\1/p" "$1"; }
+p99_ms() {
+    sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' "$1" |
+        awk '{ print $2 == "us" ? $1 / 1000 : ($2 == "s" ? $1 * 1000 : $1) }'
+}
+# tokens_per_thread RATE SECONDS: what one wrk thread may use at up to RATE, plus a margin.
+tokens_per_thread() { awk -v r="$1" -v s="$2" -v t="$THREADS" 'BEGIN { printf "%d", r * s * 1.3 / t + 1000 }'; }
+
+# Checkout tokens are unique across sales (orders.checkout_token): runs of this invocation are
+# numbered from a random base, so no token can be one that an earlier order already used.
+RUN=$((RANDOM << 15 | RANDOM))
+# closed_loop SALE SKU NAME: wrk as fast as it goes; report in $WORK/NAME.txt.
+# No purchase is answered faster than the trivial route: its rate (so far) bounds the tokens needed.
+closed_loop() {
+    local trivial_max
+    trivial_max="$(cat "$WORK"/trivial-*.txt | sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' | sort -g | tail -n 1)"
+    RUN=$((RUN + 1))
+    issue_tokens "$1" "$RUN" "$(tokens_per_thread "$trivial_max" "$SECONDS_PER_RUN")"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$(purchase_script "$1" "$2" "$RUN")" \
+        "http://127.0.0.1:$HTTP_PORT/" >"$WORK/$3.txt"
+}
+# paced SALE SKU NAME MAX_RATE: wrk at about half of MAX_RATE with --latency; report in $WORK/NAME.txt.
+# With C connections each waiting d ms between an answer and its next request, the rate is
+# C*1000/(d+L) for a latency L: short calibration runs estimate L at this load (again while the
+# rate is more than 10% off, at most three times: the machine is shared), then d is set for the target.
+paced() {
+    local target delay achieved attempt
+    target="$(awk -v m="$4" 'BEGIN { print m / 2 }')"
+    delay="$(awk -v c="$CONNECTIONS" -v r="$target" 'BEGIN { printf "%.2f", c * 1000 / r }')"
+    for attempt in 1 2 3; do
+        RUN=$((RUN + 1))
+        issue_tokens "$1" "$RUN" "$(tokens_per_thread "$4" 3)"
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$(purchase_script "$1" "$2" "$RUN" "$delay")" \
+            "http://127.0.0.1:$HTTP_PORT/" >"$WORK/$3-calibration-$attempt.txt"
+        achieved="$(rate "$WORK/$3-calibration-$attempt.txt")"
+        awk -v a="$achieved" -v r="$target" 'BEGIN { exit !(a > 0.9 * r && a < 1.1 * r) }' && break
+        delay="$(awk -v c="$CONNECTIONS" -v r="$target" -v a="$achieved" -v d="$delay" \
+            'BEGIN { l = c * 1000 / a - d; if (l < 0) l = 0; d = c * 1000 / r - l; printf "%.2f", d < 0 ? 0 : d }')"
+    done
+    RUN=$((RUN + 1))
+    issue_tokens "$1" "$RUN" "$(tokens_per_thread "$4" "$SECONDS_PER_RUN")"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
+        -s "$(purchase_script "$1" "$2" "$RUN" "$delay")" "http://127.0.0.1:$HTTP_PORT/" >"$WORK/$3.txt"
+    PACED_TARGET=$target
+    PACED_DELAY=$delay
+}
+
+# trivial NAME: the reference route, same threads and connections; report in $WORK/NAME.txt.
+trivial() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$HTTP_PORT/healthz" >"$WORK/$1.txt"; }
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + b) / 2 }'; }
+
+# The load of the other work on the machine drifts within a minute: each closed-loop purchase run
+# sits between two runs of the trivial route and is compared with their mean.
 echo "warming up..."
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null
-trivial="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$HTTP_PORT/healthz" | tee "$WORK/trivial.txt" | rate)"
-soldout="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/soldout.lua" "http://127.0.0.1:$HTTP_PORT/" | tee "$WORK/soldout.txt" | rate)"
-non2xx="$(sed -nE 's/^ *Non-2xx or 3xx responses: *([0-9]+).*/\1/p' "$WORK/soldout.txt")"
-total="$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' "$WORK/soldout.txt")"
-sold_out_answers="$(redis-cli -p "$REDIS_PORT" -n 0 --scan --pattern "fs:{$SALE}:idem:*" | wc -l)"
-printf '%-44s %10.0f req/s\n' "GET /healthz (trivial route)" "$trivial"
-printf '%-44s %10.0f req/s  (%s of %s answered non-2xx; %s tokens used)\n' \
-    "POST orders answered 409 sold_out" "$soldout" "${non2xx:-0}" "$total" "$sold_out_answers"
-awk -v s="$soldout" -v t="$trivial" 'BEGIN { printf "ratio sold_out / trivial: %.2fx\n", s / t }'
-redis-cli -p "$REDIS_PORT" -n 0 --scan --pattern "fs:{$SALE}:*" | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" -n 0 DEL >/dev/null
+echo "closed loop: trivial, sold-out attempts, trivial, committing purchases on one hot SKU, trivial..."
+measured trivial-1 trivial trivial-1
+measured soldout closed_loop "$SOLD_OUT_SALE" gone soldout
+measured trivial-2 trivial trivial-2
+measured hot closed_loop "$HOT_SALE" hot hot
+measured trivial-3 trivial trivial-3
+TRIVIAL_1="$(rate "$WORK/trivial-1.txt")" TRIVIAL_2="$(rate "$WORK/trivial-2.txt")" TRIVIAL_3="$(rate "$WORK/trivial-3.txt")"
+SOLD_OUT="$(rate "$WORK/soldout.txt")" HOT="$(rate "$WORK/hot.txt")"
+
+echo "paced at half the maximum: sold-out attempts, committing purchases..."
+paced "$SOLD_OUT_SALE" gone soldout-paced "$SOLD_OUT"
+SOLD_OUT_TARGET=$PACED_TARGET SOLD_OUT_DELAY=$PACED_DELAY
+# Tens of thousands of idempotency records per run: gone before the next runs.
+redis_dev --scan --pattern "fs:{$SOLD_OUT_SALE}:*" | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" -n 0 DEL >/dev/null
+paced "$HOT_SALE" hot hot-paced "$HOT"
+
+MEMORY="$(grep -E '^Vm(HWM|RSS):' "/proc/$SERVICE_PID/status" | awk '{ printf "%s %.1f MB  ", $1, $2 / 1024 }')"
+
+# Audit: wait until every attempt still in flight when wrk stopped has finished (the ledger holds
+# the won-but-not-finalized ones), then count answers and orders three ways.
+for _ in $(seq 100); do [ "$(redis_dev ZCARD "fs:{$HOT_SALE}:resv")" = 0 ] && break; sleep 0.1; done
+sleep 0.5
+served_201="$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" |
+    awk '/^hb_requests\{/ && /http_response_status_code="201"/ && /orders"/ { n += $NF } END { printf "%d", n }')"
+read -r pg_orders pg_sold pg_available < <(psql_dev -At -F ' ' -c "
+    SELECT (SELECT count(*) FROM orders WHERE sale_id = '$HOT_SALE'), initial_stock - available, available
+    FROM inventory WHERE sale_id = '$HOT_SALE' AND sku = 'hot'")
+redis_stock="$(redis_dev GET "fs:{$HOT_SALE}:stock:hot")"
+ledger="$(redis_dev ZCARD "fs:{$HOT_SALE}:resv")"
+client_201=0 client_other=0
+for run in hot hot-paced-calibration-1 hot-paced-calibration-2 hot-paced-calibration-3 hot-paced; do
+    [ -f "$WORK/$run.txt" ] || continue
+    client_201=$((client_201 + $(answers "$WORK/$run.txt" 201)))
+    client_other=$((client_other + $(answers "$WORK/$run.txt" 409) + $(answers "$WORK/$run.txt" other)))
+done
+
+echo
+for run in trivial-1 soldout trivial-2 hot trivial-3 soldout-paced hot-paced; do
+    printf -- '--- wrk: %s ---\n' "$run"
+    grep -vE '^(Running|  [0-9]+ threads)' "$WORK/$run.txt" | sed -n '1,/^Transfer/p'
+done
+echo
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf '%-46s %9.0f, %.0f, %.0f req/s (before, between, after)\n' "GET /healthz (trivial route)" \
+    "$TRIVIAL_1" "$TRIVIAL_2" "$TRIVIAL_3"
+printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.4x)  [%s]\n' "POST orders answered 409 sold_out" \
+    "$SOLD_OUT" "$(ratio "$SOLD_OUT" "$(mean "$TRIVIAL_1" "$TRIVIAL_2")")" "$(mean "$TRIVIAL_1" "$TRIVIAL_2")" \
+    "$(sed -n 's/^answers: //p' "$WORK/soldout.txt")"
+printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.15x) [%s]\n' "POST orders committed on one hot SKU (201)" \
+    "$HOT" "$(ratio "$HOT" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")")" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")" \
+    "$(sed -n 's/^answers: //p' "$WORK/hot.txt")"
+printf 'service CPU per answer: trivial %s, %s, %s µs; sold_out %s µs; committed %s µs\n' "$(cpu_per_request trivial-1)" \
+    "$(cpu_per_request trivial-2)" "$(cpu_per_request trivial-3)" "$(cpu_per_request soldout)" "$(cpu_per_request hot)"
+printf 'p99 sold_out attempts at %.0f req/s (target %.0f, delay %s ms):  %s ms (issue: <= 5 ms)\n' \
+    "$(rate "$WORK/soldout-paced.txt")" "$SOLD_OUT_TARGET" "$SOLD_OUT_DELAY" "$(p99_ms "$WORK/soldout-paced.txt")"
+printf 'p99 committing purchases at %.0f req/s (target %.0f, delay %s ms): %s ms (issue: <= 5 ms)\n' \
+    "$(rate "$WORK/hot-paced.txt")" "$PACED_TARGET" "$PACED_DELAY" "$(p99_ms "$WORK/hot-paced.txt")"
+echo "  (wrk paces each connection after its previous answer: a stall delays the requests behind it"
+echo "   instead of queueing them, so these p99s under-report stalls — coordinated omission)"
+printf 'service memory after the load: %s(issue: <= 150 MB)\n' "$MEMORY"
+printf 'audit of the hot SKU: 201s served %s (wrk saw %s, %s other), orders in PostgreSQL %s,\n' \
+    "$served_201" "$client_201" "$client_other" "$pg_orders"
+printf '  initial_stock - available %s, available in PostgreSQL %s, stock in Redis %s, ledger entries %s\n' \
+    "$pg_sold" "$pg_available" "$redis_stock" "$ledger"
+sold_out_other=0
+for run in soldout soldout-paced-calibration-1 soldout-paced-calibration-2 soldout-paced-calibration-3 soldout-paced; do
+    [ -f "$WORK/$run.txt" ] || continue
+    sold_out_other=$((sold_out_other + $(answers "$WORK/$run.txt" 201) + $(answers "$WORK/$run.txt" other)))
+done
+printf 'sold-out runs: %s answers other than 409\n' "$sold_out_other"
+# wrk does not read the answers still in flight when a run ends: those orders commit, unseen by wrk.
+if [ "$sold_out_other" != 0 ] || [ "$client_other" != 0 ] || [ "$served_201" != "$pg_orders" ] || [ "$pg_orders" != "$pg_sold" ] ||
+    [ "$redis_stock" != "$pg_available" ] || [ "$ledger" != 0 ] || [ "$client_201" -gt "$pg_orders" ] ||
+    [ "$pg_orders" -gt $((client_201 + 5 * CONNECTIONS)) ]; then
+    echo "bench-http: AUDIT FAILED; the service logged:" >&2
+    tail -n 20 "$WORK/service.log" >&2
+    exit 1
+fi
+echo "audit: ok"

@@ -9,10 +9,12 @@ struct Token: AsyncParsableCommand {
         discussion: """
             Signed with JWT_SECRET (or --jwt-secret), the same secret `serve` verifies with.
             Example: curl -H "Authorization: Bearer $(flashsale token --shopper alice)" …
+            Repeat --shopper for one token per line in the same order (benchmarks need
+            a thousand shoppers; one process per token would take half a minute).
             """)
 
-    @Option(help: "The shopper id (the token's `sub`).")
-    var shopper: String
+    @Option(help: "The shopper id (the token's `sub`); repeatable.")
+    var shopper: [String]
 
     @Option(help: "How long the token is valid: 90s, 30m, 1h, 2d, or plain seconds.")
     var ttl = "1h"
@@ -21,7 +23,8 @@ struct Token: AsyncParsableCommand {
     var jwtSecret: String?
 
     func validate() throws {
-        guard !shopper.isEmpty else { throw ValidationError("--shopper must not be empty") }
+        guard !shopper.isEmpty else { throw ValidationError("--shopper is required") }
+        guard !shopper.contains(where: \.isEmpty) else { throw ValidationError("--shopper must not be empty") }
         guard TimeSpan.seconds(ttl) != nil else {
             throw ValidationError("--ttl '\(ttl)' is not a duration such as 90s, 30m, 1h or 2d")
         }
@@ -34,7 +37,9 @@ struct Token: AsyncParsableCommand {
             let configuration = try FlashSaleConfiguration(
                 FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment).overridden(by: flags))
             let tokens = await ShopperTokens(secret: configuration.jwtSecret)
-            print(try await tokens.issue(shopperID: shopper, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
+            for shopperID in shopper {
+                print(try await tokens.issue(shopperID: shopperID, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
+            }
         }
     }
 }

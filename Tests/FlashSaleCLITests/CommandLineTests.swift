@@ -57,6 +57,15 @@ struct CommandLineTests {
         #expect(await ShopperTokens(secret: secret).shopperID(from: token) == "alice")
         #expect(await ShopperTokens(secret: "another-secret-another-secret-ab").shopperID(from: token) == nil)
 
+        let several = try await FlashsaleBinary.run(
+            ["token", "--shopper", "bob", "--shopper", "carol"], environment: ["JWT_SECRET": secret])
+        #expect(several.status == 0, "\(several.errors)")
+        var shoppers: [String?] = []
+        for line in several.output.split(separator: "\n") {
+            shoppers.append(await ShopperTokens(secret: secret).shopperID(from: String(line)))
+        }
+        #expect(shoppers == ["bob", "carol"])
+
         let badTTL = try await FlashsaleBinary.run(["token", "--shopper", "a", "--ttl", "soon"], environment: ["JWT_SECRET": secret])
         #expect(badTTL.status != 0)
         #expect(badTTL.errors.contains("--ttl"))

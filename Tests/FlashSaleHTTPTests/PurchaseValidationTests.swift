@@ -17,6 +17,7 @@ struct PurchaseValidationTests {
                 (#"{"sku":"hot-sku","quantity":-3}"#, 400, "invalid_request"),
                 (#"{"sku":"hot-sku","quantity":1000000000000}"#, 400, "invalid_request"),
                 (#"{"sku":"hot-sku","quantity":1e40}"#, 400, "invalid_request"),
+                (#"{"sku":"hot-sku","quantity":100000000000000000000000}"#, 400, "invalid_request"),
                 (#"{"sku":"no-such-sku","quantity":1}"#, 404, "not_found"),
             ]
             for (body, status, code) in cases {

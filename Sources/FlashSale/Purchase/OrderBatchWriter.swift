@@ -2,8 +2,14 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Writes orders of one SKU in one transaction with an optimistic, version-checked update of the
-/// stock of record, retried with jitter when another writer got there first.
+/// Writes orders of one SKU with an optimistic, version-checked update of the stock of record,
+/// retried with jitter when another writer got there first.
+///
+/// Two round trips per attempt: read the version, then one statement that updates the stock only if
+/// the version is unchanged and inserts the orders and their jobs only if it did. One statement is
+/// atomic on its own, so BEGIN and COMMIT need no round trips of their own. The group committer
+/// writes one batch per SKU at a time, so every round trip of a batch delays all the orders queued
+/// behind it.
 public struct OrderBatchWriter: Sendable {
     public static let maximumAttempts = 12
 
@@ -34,10 +40,6 @@ public struct OrderBatchWriter: Sendable {
                 // Back off a random while, growing with the attempts, so colliding writers spread out.
                 let ceiling = min(1 << attempt, 64)
                 try await Task.sleep(for: .microseconds(Int.random(in: 0...(ceiling * 500))))
-            } catch let error as PostgresTransactionError {
-                if error.closureError is VersionConflict { continue }
-                if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
-                throw error
             }
         }
         throw WriteError.tooMuchContention(attempts: Self.maximumAttempts)
@@ -46,7 +48,7 @@ public struct OrderBatchWriter: Sendable {
     private func writeOnce(_ batch: [PendingOrder]) async throws -> [Order] {
         let first = batch[0]
         let total = batch.reduce(Int64(0)) { $0 + $1.quantity }
-        return try await postgres.withTransaction(logger: logger) { connection in
+        return try await postgres.withConnection { connection in
             let current = try await connection.query(
                 "SELECT available::bigint, version FROM inventory WHERE sale_id = \(first.saleID) AND sku = \(first.sku)",
                 logger: logger
@@ -55,27 +57,25 @@ public struct OrderBatchWriter: Sendable {
             guard available >= total else {
                 throw WriteError.stockOfRecordShort(sku: first.sku, available: available, requested: total)
             }
-            let updated = try await connection.query(
-                """
-                UPDATE inventory SET available = available - \(total), version = version + 1
-                WHERE sale_id = \(first.saleID) AND sku = \(first.sku) AND version = \(version) AND available >= \(total)
-                RETURNING version
-                """, logger: logger
-            ).decode(Int64.self).collectAll()
-            guard !updated.isEmpty else { throw VersionConflict() }
 
             let ids = batch.map(\.id)
             let shoppers = batch.map(\.shopperID)
             let quantities = batch.map(\.quantity)
             let amounts = batch.map(\.amountCents)
             let tokens = batch.map(\.checkoutToken)
+            // No row back means the version moved (or the stock fell short) since the read: nothing was written.
             let rows = try await connection.query(
                 """
-                WITH inserted AS (
+                WITH updated AS (
+                    UPDATE inventory SET available = available - \(total), version = version + 1
+                    WHERE sale_id = \(first.saleID) AND sku = \(first.sku) AND version = \(version) AND available >= \(total)
+                    RETURNING version
+                ), inserted AS (
                     INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by)
                     SELECT unnest(\(ids)::uuid[]), \(first.saleID), \(first.sku), unnest(\(shoppers)::text[]),
                            unnest(\(quantities)::bigint[])::int, unnest(\(amounts)::bigint[]), 'reserved',
                            unnest(\(tokens)::text[]), now() + make_interval(secs => \(first.paymentWindowSeconds))
+                    WHERE EXISTS (SELECT 1 FROM updated)
                     RETURNING id, pay_by, created_at
                 ), jobs_added AS (
                     INSERT INTO jobs (kind, payload, dedupe_key, run_at)
@@ -87,6 +87,7 @@ public struct OrderBatchWriter: Sendable {
                 SELECT id, pay_by, created_at FROM inserted
                 """, logger: logger
             ).decode((UUID, Date, Date).self).collectAll()
+            guard !rows.isEmpty else { throw VersionConflict() }
             let times = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
             return batch.map { pending in
                 let (payBy, createdAt) = times[pending.id]!

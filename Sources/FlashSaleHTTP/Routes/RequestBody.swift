@@ -5,9 +5,12 @@ import Hummingbird
 enum RequestBody {
     static let maximumBytes = 16 * 1024
 
-    static func decode<Body: Decodable>(_ type: Body.Type, from request: Request, context: AppRequestContext)
-        async throws -> Body
-    {
+    /// - Parameter fastPath: reads the common shape of this body without JSONDecoder, or answers nil
+    ///   to leave the body to JSONDecoder; it must never accept what JSONDecoder would read differently.
+    static func decode<Body: Decodable>(
+        _ type: Body.Type, from request: Request, context: AppRequestContext,
+        fastPath: (UnsafeRawBufferPointer) -> Body? = { _ in nil }
+    ) async throws -> Body {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maximumBytes)
@@ -16,6 +19,7 @@ enum RequestBody {
                 status: .contentTooLarge, code: "payload_too_large", title: "Payload too large",
                 detail: "the body must be at most \(maximumBytes) bytes")
         }
+        if let body = buffer.withUnsafeReadableBytes(fastPath) { return body }
         do {
             return try context.requestDecoder.decode(Body.self, from: Data(buffer: buffer))
         } catch {
@@ -34,6 +38,80 @@ enum RequestBody {
                 : "field \(context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")) is invalid"
         default: "malformed JSON"
         }
+    }
+}
+
+/// Reads the simplest JSON by hand, for fast paths: ASCII strings without escapes and plain integers.
+/// Anything it does not know answers nil, so the caller falls back to JSONDecoder.
+struct PlainJSONScanner {
+    private let bytes: UnsafeRawBufferPointer
+    private var index: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        index = bytes.startIndex
+    }
+
+    var atEnd: Bool { index == bytes.endIndex }
+
+    /// Skips JSON whitespace, then consumes `byte` if it is next.
+    mutating func take(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard index < bytes.endIndex, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func skipWhitespace() {
+        while index < bytes.endIndex {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// A string of printable ASCII without escapes.
+    mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                defer { index += 1 }
+                return String(decoding: bytes[start..<index], as: UTF8.self)
+            }
+            guard (0x20...0x7E).contains(byte), byte != UInt8(ascii: "\\") else { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// An integer without fraction or exponent, at most 18 digits (so it always fits an Int64).
+    mutating func integer() -> Int64? {
+        skipWhitespace()
+        var negative = false
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        let start = index
+        var value: Int64 = 0
+        while index < bytes.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            // Give up before a 19th digit could overflow.
+            guard index - start < 18 else { return nil }
+            value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+        }
+        let digits = index - start
+        guard digits >= 1, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        if index < bytes.endIndex {
+            switch bytes[index] {
+            case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return nil
+            default: break
+            }
+        }
+        return negative ? -value : value
     }
 }
 
