@@ -22,6 +22,10 @@ public final class CoalescingOrderCommitter: OrderCommitter {
         var queues: [Key: [Waiter]] = [:]
         /// SKUs with a flusher running; at most one per SKU in this process.
         var flushing: Set<Key> = []
+        /// The inventory row's version after the running flusher's last batch: usually still
+        /// current, so the next batch need not read it first (a stale one costs one re-read).
+        /// Dropped with the flusher, so it stays as small as the set of SKUs selling right now.
+        var versions: [Key: Int64] = [:]
     }
 
     private let writer: OrderBatchWriter
@@ -47,10 +51,11 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     private func flush(_ key: Key) async {
-        while let batch = nextBatch(key) {
+        while let (batch, version) = nextBatch(key) {
             do {
-                let orders = try await writer.write(batch.map(\.order))
-                for (waiter, order) in zip(batch, orders) { waiter.continuation.resume(returning: order) }
+                let written = try await writer.write(batch.map(\.order), expectedVersion: version)
+                state.withLock { $0.versions[key] = written.version }
+                for (waiter, order) in zip(batch, written.orders) { waiter.continuation.resume(returning: order) }
             } catch {
                 await isolate(batch, after: error)
             }
@@ -58,16 +63,17 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     /// Takes up to `maximumBatch` waiters, or ends this flusher when the queue is empty.
-    private func nextBatch(_ key: Key) -> [Waiter]? {
+    private func nextBatch(_ key: Key) -> (batch: [Waiter], version: Int64?)? {
         state.withLock { state in
             guard let queue = state.queues[key], !queue.isEmpty else {
                 state.queues[key] = nil
                 state.flushing.remove(key)
+                state.versions[key] = nil
                 return nil
             }
             let batch = Array(queue.prefix(maximumBatch))
             state.queues[key] = Array(queue.dropFirst(batch.count))
-            return batch
+            return (batch, state.versions[key])
         }
     }
 

@@ -5,11 +5,12 @@ import PostgresNIO
 /// Writes orders of one SKU with an optimistic, version-checked update of the stock of record,
 /// retried with jitter when another writer got there first.
 ///
-/// Two round trips per attempt: read the version, then one statement that updates the stock only if
-/// the version is unchanged and inserts the orders and their jobs only if it did. One statement is
-/// atomic on its own, so BEGIN and COMMIT need no round trips of their own. The group committer
-/// writes one batch per SKU at a time, so every round trip of a batch delays all the orders queued
-/// behind it.
+/// An attempt is one statement that updates the stock only if the version is the expected one and
+/// inserts the orders and their jobs only if it did; one statement is atomic on its own, so BEGIN
+/// and COMMIT need no round trips of their own. The expected version is read first, or, when the
+/// caller knows it from its previous batch (the group committer does), taken from there: one round
+/// trip per batch while nobody else writes the row. The group committer writes one batch per SKU at
+/// a time, so every round trip of a batch delays all the orders queued behind it.
 public struct OrderBatchWriter: Sendable {
     public static let maximumAttempts = 12
 
@@ -28,34 +29,51 @@ public struct OrderBatchWriter: Sendable {
         case tooMuchContention(attempts: Int)
     }
 
-    private struct VersionConflict: Error {}
+    /// Committed orders, in the order given, and the inventory row's version after them.
+    public struct Written: Sendable {
+        public let orders: [Order]
+        public let version: Int64
+    }
 
     /// All orders must be of one sale and SKU. Returns them committed, in the same order.
     public func write(_ batch: [PendingOrder]) async throws -> [Order] {
+        try await write(batch, expectedVersion: nil).orders
+    }
+
+    /// With `expectedVersion`, the first attempt skips reading the row; if the version moved, the
+    /// row is read and the write retried as usual.
+    public func write(_ batch: [PendingOrder], expectedVersion: Int64?) async throws -> Written {
         precondition(!batch.isEmpty)
+        if let expectedVersion, let written = try await writeOnce(batch, version: expectedVersion) {
+            return written
+        }
         for attempt in 1...Self.maximumAttempts {
-            do {
-                return try await writeOnce(batch)
-            } catch is VersionConflict {
-                // Back off a random while, growing with the attempts, so colliding writers spread out.
-                let ceiling = min(1 << attempt, 64)
-                try await Task.sleep(for: .microseconds(Int.random(in: 0...(ceiling * 500))))
-            }
+            if let written = try await writeOnce(batch, version: nil) { return written }
+            // Back off a random while, growing with the attempts, so colliding writers spread out.
+            let ceiling = min(1 << attempt, 64)
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...(ceiling * 500))))
         }
         throw WriteError.tooMuchContention(attempts: Self.maximumAttempts)
     }
 
-    private func writeOnce(_ batch: [PendingOrder]) async throws -> [Order] {
+    /// Nil when the version was not the expected one (nothing written).
+    private func writeOnce(_ batch: [PendingOrder], version known: Int64?) async throws -> Written? {
         let first = batch[0]
         let total = batch.reduce(Int64(0)) { $0 + $1.quantity }
         return try await postgres.withConnection { connection in
-            let current = try await connection.query(
-                "SELECT available::bigint, version FROM inventory WHERE sale_id = \(first.saleID) AND sku = \(first.sku)",
-                logger: logger
-            ).decode((Int64, Int64).self).collectAll()
-            guard let (available, version) = current.first else { throw WriteError.unknownItem(sku: first.sku) }
-            guard available >= total else {
-                throw WriteError.stockOfRecordShort(sku: first.sku, available: available, requested: total)
+            let version: Int64
+            if let known {
+                version = known
+            } else {
+                let current = try await connection.query(
+                    "SELECT available::bigint, version FROM inventory WHERE sale_id = \(first.saleID) AND sku = \(first.sku)",
+                    logger: logger
+                ).decode((Int64, Int64).self).collectAll()
+                guard let (available, read) = current.first else { throw WriteError.unknownItem(sku: first.sku) }
+                guard available >= total else {
+                    throw WriteError.stockOfRecordShort(sku: first.sku, available: available, requested: total)
+                }
+                version = read
             }
 
             let ids = batch.map(\.id)
@@ -84,18 +102,19 @@ public struct OrderBatchWriter: Sendable {
                     SELECT 'email', jsonb_build_object('order_id', id, 'event', 'order_reserved'),
                            'email:' || id || ':order_reserved', now() FROM inserted
                 )
-                SELECT id, pay_by, created_at FROM inserted
+                SELECT id, pay_by, created_at, (SELECT version FROM updated) FROM inserted
                 """, logger: logger
-            ).decode((UUID, Date, Date).self).collectAll()
-            guard !rows.isEmpty else { throw VersionConflict() }
+            ).decode((UUID, Date, Date, Int64).self).collectAll()
+            guard let newVersion = rows.first?.3 else { return nil }
             let times = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
-            return batch.map { pending in
+            let orders = batch.map { pending in
                 let (payBy, createdAt) = times[pending.id]!
                 return Order(
                     id: pending.id, saleID: pending.saleID, sku: pending.sku, shopperID: pending.shopperID,
                     quantity: pending.quantity, amountCents: pending.amountCents, status: .reserved, payBy: payBy,
                     createdAt: createdAt, version: 0)
             }
+            return Written(orders: orders, version: newVersion)
         }
     }
 }
