@@ -22,10 +22,6 @@ public final class CoalescingOrderCommitter: OrderCommitter {
         var queues: [Key: [Waiter]] = [:]
         /// SKUs with a flusher running; at most one per SKU in this process.
         var flushing: Set<Key> = []
-        /// The inventory row's version after the running flusher's last batch: usually still
-        /// current, so the next batch need not read it first (a stale one costs one re-read).
-        /// Dropped with the flusher, so it stays as small as the set of SKUs selling right now.
-        var versions: [Key: Int64] = [:]
     }
 
     private let writer: OrderBatchWriter
@@ -51,10 +47,13 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     private func flush(_ key: Key) async {
-        while let (batch, version) = nextBatch(key) {
+        // The inventory row's version after this flusher's last batch: usually still current, so
+        // the next batch need not read it first (a stale one costs one re-read).
+        var version: Int64?
+        while let batch = nextBatch(key) {
             do {
                 let written = try await writer.write(batch.map(\.order), expectedVersion: version)
-                state.withLock { $0.versions[key] = written.version }
+                version = written.version
                 for (waiter, order) in zip(batch, written.orders) { waiter.continuation.resume(returning: order) }
             } catch {
                 await isolate(batch, after: error)
@@ -63,17 +62,16 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     /// Takes up to `maximumBatch` waiters, or ends this flusher when the queue is empty.
-    private func nextBatch(_ key: Key) -> (batch: [Waiter], version: Int64?)? {
+    private func nextBatch(_ key: Key) -> [Waiter]? {
         state.withLock { state in
             guard let queue = state.queues[key], !queue.isEmpty else {
                 state.queues[key] = nil
                 state.flushing.remove(key)
-                state.versions[key] = nil
                 return nil
             }
             let batch = Array(queue.prefix(maximumBatch))
             state.queues[key] = Array(queue.dropFirst(batch.count))
-            return (batch, state.versions[key])
+            return batch
         }
     }
 
