@@ -59,17 +59,14 @@ public struct StockReconciler: Sendable {
             let reply = try await runScript(saleID: saleID, mode: mode, snapshot: snapshot)
             let versionsAfter = try await versions(saleID: saleID, skus: pending)
             var changed: [String] = []
-            var stableCountsDiffering = true
             for (index, item) in snapshot.items.enumerated() {
                 guard versionsBefore[item.sku] == versionsAfter[item.sku], item.version == versionsAfter[item.sku] else {
                     changed.append(item.sku)
-                    stableCountsDiffering = false
                     continue
                 }
-                let values = reply[(index * 4)..<(index * 4 + 4)]
+                let base = index * 4
                 let (redisValue, expected, inCheckout, releases) = (
-                    values[values.startIndex], values[values.startIndex + 1], values[values.startIndex + 2],
-                    values[values.startIndex + 3]
+                    reply[base], reply[base + 1], reply[base + 2], reply[base + 3]
                 )
                 if redisValue != expected {
                     report.differenceCount += 1
@@ -82,7 +79,7 @@ public struct StockReconciler: Sendable {
                 }
             }
             // Counts are judged per batch; a batch with a changed SKU is looked at again.
-            if stableCountsDiffering { report.countsDiffering += Int(reply.last ?? 0) }
+            if changed.isEmpty { report.countsDiffering += Int(reply.last ?? 0) }
             pending = changed
             versionsBefore = versionsAfter
         }
