@@ -213,16 +213,7 @@ public struct SaleSeeder: Sendable {
         // the savepoint keeps the transaction usable to find the lines and say which.
         try await connection.query("SAVEPOINT inventory_rows", logger: logger)
         do {
-            if plan.report.sale == .created {
-                // Nothing to update: a plain insert skips ON CONFLICT's speculative insertion per row.
-                try await connection.query(
-                    """
-                    INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
-                    SELECT \(sale.id), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
-                    """, logger: logger)
-            } else {
-                try await upsertInventory(sale.id, on: connection)
-            }
+            try await insertInventory(sale.id, updatingExisting: plan.report.sale != .created, on: connection)
         } catch let error as PSQLError where ["23505", "21000"].contains(error.serverInfo?[.sqlState] ?? "") {
             try await connection.query("ROLLBACK TO SAVEPOINT inventory_rows", logger: logger)
             try await rejectDuplicates(on: connection)
@@ -230,17 +221,26 @@ public struct SaleSeeder: Sendable {
         }
     }
 
-    private func upsertInventory(_ saleID: String, on connection: PostgresConnection) async throws {
-        try await connection.query(
-            """
-            INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
-            SELECT \(saleID), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
+    /// A new sale's rows are plainly inserted: with nothing to update, ON CONFLICT's speculative
+    /// insertion per row is pure cost. An existing sale's rows are upserted where they differ.
+    private func insertInventory(_ saleID: String, updatingExisting: Bool, on connection: PostgresConnection)
+        async throws
+    {
+        let onConflict =
+            updatingExisting
+            ? """
             ON CONFLICT (sale_id, sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
               per_shopper_limit = excluded.per_shopper_limit, initial_stock = excluded.initial_stock,
               available = inventory.available + (excluded.initial_stock - inventory.initial_stock),
               version = inventory.version + (excluded.initial_stock <> inventory.initial_stock)::int
             WHERE (inventory.name, inventory.price_cents, inventory.per_shopper_limit, inventory.initial_stock)
               IS DISTINCT FROM (excluded.name, excluded.price_cents, excluded.per_shopper_limit, excluded.initial_stock)
+            """ : ""
+        try await connection.query(
+            """
+            INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
+            SELECT \(saleID), sku, name, price_cents, stock, stock, per_shopper_limit FROM seed_rows
+            \(unescaped: onConflict)
             """, logger: logger)
     }
 
