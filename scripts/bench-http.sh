@@ -50,9 +50,7 @@ on_exit() {
 }
 trap on_exit EXIT
 
-echo "building flashsale (release)..."
-swift build -c release --product flashsale >/dev/null 2>&1 || swift build -c release --product flashsale
-BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale"
+BIN="$(scripts/release-binary.sh flashsale)"
 
 DATABASE_URL="$DATABASE_URL" LOG_LEVEL=warning "$BIN" migrate >/dev/null
 clean_up_sales

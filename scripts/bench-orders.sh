@@ -6,8 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT="${FLASHSALE_PG_PORT:-55432}"
-echo "building flashsale-order-bench (release)..."
-swift build -c release --product flashsale-order-bench >/dev/null 2>&1 || swift build -c release --product flashsale-order-bench
-BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale-order-bench"
+BIN="$(scripts/release-binary.sh flashsale-order-bench)"
 LOG_LEVEL=warning "$BIN" --database-url "postgres://flashsale@127.0.0.1:$PORT/flashsale" \
     --concurrency "${BENCH_ORDER_CONCURRENCY:-200}" --seconds "${BENCH_ORDER_SECONDS:-10}"

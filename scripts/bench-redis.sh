@@ -11,9 +11,7 @@ REQUESTS="${BENCH_REQUESTS:-300000}"
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
 ROUNDS="${BENCH_ROUNDS:-2}"
 
-echo "building flashsale-redis-bench (release)..."
-swift build -c release --product flashsale-redis-bench >/dev/null 2>&1 || swift build -c release --product flashsale-redis-bench
-BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale-redis-bench"
+BIN="$(scripts/release-binary.sh flashsale-redis-bench)"
 SHA="$(redis-cli -p "$PORT" -n "$DB" SCRIPT LOAD "$("$BIN" --print-script)")"
 read -r -a SCRIPT_ARGS <<<"$("$BIN" --print-benchmark-arguments)"
 

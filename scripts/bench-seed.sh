@@ -18,9 +18,7 @@ ADMIN_URL="postgres://flashsale@127.0.0.1:$PG_PORT/flashsale"
 export DATABASE_URL="postgres://flashsale@127.0.0.1:$PG_PORT/$DB" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/$REDIS_DB" LOG_LEVEL=warning
 psql_bench() { psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U flashsale -d "$DB" -v ON_ERROR_STOP=1 "$@"; }
 
-echo "building flashsale (release)..."
-swift build -c release --product flashsale >/dev/null 2>&1 || swift build -c release --product flashsale
-BIN="$(swift build -c release --show-bin-path 2>/dev/null)/flashsale"
+BIN="$(scripts/release-binary.sh flashsale)"
 
 psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U flashsale -d flashsale -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 "$BIN" migrate >/dev/null
