@@ -1,7 +1,6 @@
 import ArgumentParser
 import FlashSale
 import Foundation
-import PostgresNIO
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,10 +17,7 @@ struct Migrate: AsyncParsableCommand {
             let configuration = try connection.configuration(requireSecret: false)
             let migrations = try connection.migrations()
             let logger = try AppLogger.make("flashsale.migrate")
-            try await DatabaseProbe.check(configuration.database, logger: logger)
-            let client = PostgresClient(
-                configuration: configuration.database.clientConfiguration(maxConnections: 2), backgroundLogger: logger.poolLogger)
-            let applied = try await client.whileRunning { client in
+            let applied = try await Stores.withPostgres(configuration, maxConnections: 2, logger: logger) { client in
                 try await Migrator(client: client, logger: logger).migrate(migrations)
             }
             if applied.isEmpty {

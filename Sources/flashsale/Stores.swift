@@ -7,37 +7,49 @@ import RedisClient
 /// PostgreSQL and Redis for an operator's command: checked before the work starts (so a wrong URL
 /// is one clear line), closed when it ends.
 enum Stores {
-    static func with<Result: Sendable>(
+    static func with<Value: Sendable>(
         _ configuration: FlashSaleConfiguration, logger: Logger,
-        _ body: @Sendable (PostgresClient, RedisClient) async throws -> Result
-    ) async throws -> Result {
-        try await DatabaseProbe.check(configuration.database, logger: logger)
-        let redis = RedisClient(configuration: configuration.redis)
-        do {
-            _ = try await redis.send("PING")
-        } catch {
-            await redis.close()
-            throw CommandFailure("cannot reach Redis at \(configuration.redis.host):\(configuration.redis.port): \(error)")
-        }
-        let postgres = PostgresClient(
-            configuration: configuration.database.clientConfiguration(maxConnections: 4), backgroundLogger: logger.poolLogger)
-        do {
-            let result = try await postgres.whileRunning { postgres in
+        _ body: @Sendable (PostgresClient, RedisClient) async throws -> Value
+    ) async throws -> Value {
+        try await withPostgres(configuration, maxConnections: 4, logger: logger) { postgres in
+            let redis = RedisClient(configuration: configuration.redis)
+            let outcome: Result<Value, any Error>
+            do {
+                _ = try await redis.send("PING")
                 do {
-                    return try await body(postgres, redis)
-                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
-                    throw CommandFailure("the database has no FlashSale tables yet; run `flashsale migrate` first")
-                } catch let error as PSQLError {
-                    throw CommandFailure("PostgreSQL: \(PostgresErrorText.describe(error))")
-                } catch let error as RedisError {
-                    throw CommandFailure("Redis: \(error)")
+                    outcome = .success(try await body(postgres, redis))
+                } catch {
+                    outcome = .failure(operatorFailure(error))
                 }
+            } catch {
+                outcome = .failure(
+                    CommandFailure("cannot reach Redis at \(configuration.redis.host):\(configuration.redis.port): \(error)"))
             }
             await redis.close()
-            return result
-        } catch {
-            await redis.close()
-            throw error
+            return try outcome.get()
+        }
+    }
+
+    /// PostgreSQL alone: probed first, so a wrong URL or a server that is down is one line.
+    static func withPostgres<Value: Sendable>(
+        _ configuration: FlashSaleConfiguration, maxConnections: Int, logger: Logger,
+        _ body: @Sendable (PostgresClient) async throws -> Value
+    ) async throws -> Value {
+        try await DatabaseProbe.check(configuration.database, logger: logger)
+        let postgres = PostgresClient(
+            configuration: configuration.database.clientConfiguration(maxConnections: maxConnections),
+            backgroundLogger: logger.poolLogger)
+        return try await postgres.whileRunning(body)
+    }
+
+    /// Store errors as one line for the operator; anything else as it is.
+    private static func operatorFailure(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PSQLError where error.serverInfo?[.sqlState] == "42P01":
+            CommandFailure("the database has no FlashSale tables yet; run `flashsale migrate` first")
+        case let error as PSQLError: CommandFailure("PostgreSQL: \(PostgresErrorText.describe(error))")
+        case let error as RedisError: CommandFailure("Redis: \(error)")
+        default: error
         }
     }
 }
