@@ -1,14 +1,24 @@
 import NIOCore
 
-/// A reply a caller is waiting for. Its continuation is nil once the caller gave up (timeout):
-/// the slot stays in the queue so that later replies still pair with the right callers.
+/// A reply someone is waiting for: an awaiting caller, or a callback of a command sent without
+/// waiting. Its receiver is nil once the caller gave up (timeout): the slot stays in the queue so
+/// that later replies still pair with the right callers.
 struct PendingReply: Sendable {
-    var continuation: UnsafeContinuation<RedisReply, any Error>?
+    enum Receiver: Sendable {
+        case caller(UnsafeContinuation<RedisReply, any Error>)
+        case callback(@Sendable (Result<RedisReply, any Error>) -> Void)
+    }
+
+    var receiver: Receiver?
     let deadline: NIODeadline
 
     mutating func complete(with result: Result<RedisReply, any Error>) {
-        continuation?.resume(with: result)
-        continuation = nil
+        switch receiver {
+        case .caller(let continuation): continuation.resume(with: result)
+        case .callback(let callback): callback(result)
+        case nil: break
+        }
+        receiver = nil
     }
 }
 

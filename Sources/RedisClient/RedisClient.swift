@@ -14,6 +14,9 @@ public final class RedisClient: Sendable {
     private let slots: [RedisConnectionSlot]
     private let nextSlot = Atomic<Int>(0)
     private let isClosed = Atomic<Bool>(false)
+    /// SHA1s of the scripts this client has seen its server load; forgotten at any NOSCRIPT, since
+    /// the server then lost them all (restart, SCRIPT FLUSH).
+    private let loadedScripts = Mutex<Set<String>>([])
 
     public init(
         configuration: RedisConfiguration,
@@ -26,11 +29,49 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends one command and waits for its reply. An error reply throws ``RedisError/server(_:)``.
-    public func send(_ arguments: [RedisArgument], timeout: Duration? = nil) async throws -> RedisReply {
+    /// Commands with the same `affinity` travel on one connection, so Redis runs them in the order
+    /// they were sent; without one, commands are spread round-robin.
+    public func send(_ arguments: [RedisArgument], affinity: Int? = nil, timeout: Duration? = nil) async throws
+        -> RedisReply
+    {
         guard !isClosed.load(ordering: .relaxed) else { throw RedisError.clientClosed }
-        let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
-        let connection = try await slots[index % slots.count].connection()
+        let connection = try await slot(affinity).connection()
         return try await connection.send(arguments, timeout: timeout ?? configuration.commandTimeout)
+    }
+
+    /// Sends one command without waiting for it: when this returns, the command is queued on its
+    /// connection ahead of any command sent later with the same `affinity`. `onReply` runs on an
+    /// event loop and must not block. While the connection is being (re)established, the command
+    /// is sent once it is up, and ordering holds only among such commands.
+    public func send(
+        _ arguments: [RedisArgument], affinity: Int, timeout: Duration? = nil,
+        onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void
+    ) {
+        guard !isClosed.load(ordering: .relaxed) else { return onReply(.failure(RedisError.clientClosed)) }
+        let slot = slot(affinity)
+        let timeout = timeout ?? configuration.commandTimeout
+        if let connection = slot.liveConnection {
+            connection.send(arguments, timeout: timeout, onReply: onReply)
+            return
+        }
+        Task {
+            do {
+                onReply(.success(try await slot.connection().send(arguments, timeout: timeout)))
+            } catch {
+                onReply(.failure(error))
+            }
+        }
+    }
+
+    func isLoaded(_ sha: String) -> Bool { loadedScripts.withLock { $0.contains(sha) } }
+
+    func markLoaded(_ sha: String) { loadedScripts.withLock { _ = $0.insert(sha) } }
+
+    func forgetLoadedScripts() { loadedScripts.withLock { $0.removeAll() } }
+
+    private func slot(_ affinity: Int?) -> RedisConnectionSlot {
+        let index = affinity ?? nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
+        return slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
     }
 
     public func send(_ arguments: RedisArgument...) async throws -> RedisReply {

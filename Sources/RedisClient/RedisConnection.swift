@@ -74,22 +74,36 @@ final class RedisConnection: Sendable {
     }
 
     func send(_ arguments: [RedisArgument], timeout: Duration) async throws -> RedisReply {
+        try await withUnsafeThrowingContinuation { continuation in
+            enqueue(arguments, timeout: timeout, receiver: .caller(continuation))
+        }
+    }
+
+    /// Queues the command at once and returns; the callback gets the reply on the event loop.
+    func send(
+        _ arguments: [RedisArgument], timeout: Duration,
+        onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void
+    ) {
+        enqueue(arguments, timeout: timeout, receiver: .callback(onReply))
+    }
+
+    private func enqueue(_ arguments: [RedisArgument], timeout: Duration, receiver: PendingReply.Receiver) {
         let deadline = NIODeadline.now() + timeout.timeAmount
-        return try await withUnsafeThrowingContinuation { continuation in
-            let needsFlush: Bool? = RedisCommandEncoder.withEncoded(arguments) { encoded in
-                outbox.withLock { outbox -> Bool? in
-                    guard !outbox.closed else { return nil }
-                    outbox.bytes.writeBytes(encoded)
-                    outbox.replies.append(PendingReply(continuation: continuation, deadline: deadline))
-                    defer { outbox.flushScheduled = true }
-                    return !outbox.flushScheduled
-                }
+        let needsFlush: Bool? = RedisCommandEncoder.withEncoded(arguments) { encoded in
+            outbox.withLock { outbox -> Bool? in
+                guard !outbox.closed else { return nil }
+                outbox.bytes.writeBytes(encoded)
+                outbox.replies.append(PendingReply(receiver: receiver, deadline: deadline))
+                defer { outbox.flushScheduled = true }
+                return !outbox.flushScheduled
             }
-            switch needsFlush {
-            case nil: continuation.resume(throwing: RedisError.connectionClosed)
-            case true?: channel.eventLoop.execute { self.flush() }
-            case false?: break
-            }
+        }
+        switch needsFlush {
+        case nil:
+            var reply = PendingReply(receiver: receiver, deadline: deadline)
+            reply.complete(with: .failure(RedisError.connectionClosed))
+        case true?: channel.eventLoop.execute { self.flush() }
+        case false?: break
         }
     }
 

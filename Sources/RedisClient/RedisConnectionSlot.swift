@@ -53,6 +53,14 @@ final class RedisConnectionSlot: Sendable {
         }
     }
 
+    /// The live connection, if there is one right now; never waits or connects.
+    var liveConnection: RedisConnection? {
+        state.withLock { state in
+            if case .connected(let connection) = state, connection.isActive { return connection }
+            return nil
+        }
+    }
+
     private func startConnecting(_ state: inout State, failures: Int) -> Task<RedisConnection, any Error> {
         let task = Task { try await self.establish(previousFailures: failures) }
         state = .connecting(task)

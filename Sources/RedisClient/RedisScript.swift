@@ -1,8 +1,8 @@
 import Synchronization
 
-/// A Lua script run with EVALSHA. The script is loaded with SCRIPT LOAD on first use, and loaded
-/// again transparently when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH): a NOSCRIPT
-/// reply means the script did not run, so the retry cannot run it twice.
+/// A Lua script run with EVALSHA. The script is loaded with SCRIPT LOAD on first use by a client,
+/// and loaded again transparently when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH): a
+/// NOSCRIPT reply means the script did not run, so the retry cannot run it twice.
 public final class RedisScript: Sendable {
     public let source: String
     private let loadedSHA = Mutex<String?>(nil)
@@ -18,15 +18,52 @@ public final class RedisScript: Sendable {
 
 extension RedisClient {
     public func run(
-        _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = [], timeout: Duration? = nil
+        _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = [], affinity: Int? = nil,
+        timeout: Duration? = nil
     ) async throws -> RedisReply {
         let sha: String
-        if let known = script.sha { sha = known } else { sha = try await load(script) }
+        if let known = script.sha, isLoaded(known) { sha = known } else { sha = try await load(script) }
         do {
-            return try await evalsha(sha, keys: keys, arguments: arguments, timeout: timeout)
+            return try await send(
+                Self.command("EVALSHA", .string(sha), keys: keys, arguments: arguments), affinity: affinity,
+                timeout: timeout)
         } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
+            forgetLoadedScripts()
             let reloaded = try await load(script)
-            return try await evalsha(reloaded, keys: keys, arguments: arguments, timeout: timeout)
+            return try await send(
+                Self.command("EVALSHA", .string(reloaded), keys: keys, arguments: arguments), affinity: affinity,
+                timeout: timeout)
+        }
+    }
+
+    /// Runs the script without waiting for it (see ``send(_:affinity:timeout:onReply:)``), ordered
+    /// with the commands sent after it with the same affinity. Until this client has loaded it, the
+    /// script is sent whole (EVAL, which also caches it in Redis). Should Redis lose it in between
+    /// (NOSCRIPT), it is run again from a task, no longer ordered; an awaited script meeting
+    /// NOSCRIPT first (a purchase's reserve comes before its finalize) makes this one go whole.
+    public func run(
+        _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = [], affinity: Int,
+        onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void
+    ) {
+        guard let sha = script.sha, isLoaded(sha) else {
+            send(
+                Self.command("EVAL", .string(script.source), keys: keys, arguments: arguments), affinity: affinity,
+                onReply: onReply)
+            Task { _ = try? await self.load(script) }
+            return
+        }
+        send(Self.command("EVALSHA", .string(sha), keys: keys, arguments: arguments), affinity: affinity) { result in
+            guard case .failure(let error as RedisError) = result, error.serverErrorCode == "NOSCRIPT" else {
+                return onReply(result)
+            }
+            self.forgetLoadedScripts()
+            Task {
+                do {
+                    onReply(.success(try await self.run(script, keys: keys, arguments: arguments, affinity: affinity)))
+                } catch {
+                    onReply(.failure(error))
+                }
+            }
         }
     }
 
@@ -38,16 +75,17 @@ extension RedisClient {
             throw RedisError.protocolError("SCRIPT LOAD answered \(reply), not a SHA1")
         }
         script.remember(sha)
+        markLoaded(sha)
         return sha
     }
 
-    private func evalsha(
-        _ sha: String, keys: [RedisArgument], arguments: [RedisArgument], timeout: Duration?
-    ) async throws -> RedisReply {
-        var command: [RedisArgument] = ["EVALSHA", .string(sha), .integer(Int64(keys.count))]
+    private static func command(
+        _ name: RedisArgument, _ script: RedisArgument, keys: [RedisArgument], arguments: [RedisArgument]
+    ) -> [RedisArgument] {
+        var command: [RedisArgument] = [name, script, .integer(Int64(keys.count))]
         command.reserveCapacity(3 + keys.count + arguments.count)
         command.append(contentsOf: keys)
         command.append(contentsOf: arguments)
-        return try await send(command, timeout: timeout)
+        return command
     }
 }
