@@ -4,7 +4,7 @@ import Logging
 enum AppLogger {
     /// A logger at LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default info).
     static func make(_ label: String) throws -> Logger {
-        var logger = Logger(label: label)
+        var logger = Logger(label: label) { DeferredMetadataLogHandler(label: $0) }
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
         guard let parsed = Logger.Level(rawValue: level) else {
             throw CommandFailure(

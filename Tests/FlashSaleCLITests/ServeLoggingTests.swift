@@ -1,0 +1,30 @@
+import FlashSaleTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+@Suite("flashsale serve's log lines", .serialized)
+struct ServeLoggingTests {
+    /// Metadata is formatted only when a line is written (DeferredMetadataLogHandler), and still
+    /// appears on it: the request id Hummingbird attaches and the request logger's own fields.
+    @Test func requestLinesCarryTheirMetadata() async throws {
+        try await OperatorStores.with { stores in
+            let port = Int.random(in: 40_000..<50_000)
+            var environment = stores.environment
+            environment["JWT_SECRET"] = "log-test-secret-0123456789-0123456789"
+            environment["HTTP_PORT"] = "\(port)"
+            environment["LOG_LEVEL"] = "info"
+            let (service, _, errors) = try FlashsaleBinary.start(["serve"], environment: environment)
+            defer { if service.isRunning { service.terminate() } }
+            _ = try await eventually { try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!) }
+            service.terminate()
+            while service.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+            let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let line = log.split(separator: "\n").first { $0.contains("/healthz") }
+            #expect(line?.contains("hb.request.id=") == true, "\(log)")
+            #expect(line?.contains("hb.request.method=GET") == true, "\(log)")
+        }
+    }
+}
