@@ -57,6 +57,35 @@ struct PurchaseConcurrencyTests {
         }
     }
 
+    /// The 201 does not wait for Redis to store it for replays; the store is queued on the token's
+    /// connection first, so a retry sent the moment the 201 arrives is already a replay. That holds
+    /// from a fresh process's first orders on, while the finalize script is not loaded yet.
+    @Test func aRetryRightAfterTheAnswerIsAReplay() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 1_000, perShopperLimit: 1_000)) { harness in
+            let replays = try await withThrowingTaskGroup(of: Int.self) { group in
+                for shopper in 0..<8 {
+                    group.addTask {
+                        var replayed = 0
+                        for _ in 0..<25 {
+                            let token = try await harness.checkoutToken(for: "shopper-\(shopper)")
+                            let first = try await harness.order(shopper: "shopper-\(shopper)", token: token)
+                            let again = try await harness.order(shopper: "shopper-\(shopper)", token: token)
+                            if first.status == 201, again.status == 201, again.body == first.body,
+                                again.headers["Idempotent-Replayed"] == ["true"]
+                            {
+                                replayed += 1
+                            }
+                        }
+                        return replayed
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(replays == 200)
+            #expect(try await harness.postgresStock().orders == 200)
+        }
+    }
+
     @Test func perShopperLimitHoldsAcrossTokens() async throws {
         try await PurchaseHarness.run(TestSale(stock: 100, perShopperLimit: 2)) { harness in
             var tokens: [String] = []

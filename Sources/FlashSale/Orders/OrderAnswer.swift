@@ -14,8 +14,8 @@ public struct OrderAnswer: Sendable, Equatable {
         self.replayed = replayed
     }
 
-    static func order(_ order: Order) throws -> OrderAnswer {
-        OrderAnswer(status: 200, body: try OrderDocument.encode(order), isProblem: false)
+    static func order(_ order: Order) -> OrderAnswer {
+        OrderAnswer(status: 200, body: OrderDocument.encode(order), isProblem: false)
     }
 
     static func problem(_ status: Int, _ code: String, _ title: String, _ detail: String) -> OrderAnswer {

@@ -27,7 +27,7 @@ public struct OrderCancellation: Sendable {
             else {
                 // Someone else changed it first (a concurrent cancel, a payment): answer from its state now.
                 let now = try await OrderRepository.order(id, on: connection, logger: logger) ?? current
-                if now.status == .cancelled { return (try .order(now), nil) }
+                if now.status == .cancelled { return (.order(now), nil) }
                 return (
                     .problem(
                         409, "order_not_cancellable", "Order not cancellable",
@@ -49,7 +49,7 @@ public struct OrderCancellation: Sendable {
                    \("redis_release:\(key)"))
                 ON CONFLICT (dedupe_key) DO NOTHING
                 """, logger: logger)
-            return (try .order(cancelled), cancelled)
+            return (.order(cancelled), cancelled)
         }
         if let order = outcome.released { await releaseInRedis(order) }
         return outcome.answer

@@ -64,7 +64,7 @@ public struct PaymentWorkflow: Sendable {
                     return Self.refusal(for: current ?? order, now: Date())
                         ?? .expired
                 }
-                answer = try .order(paidOrder)
+                answer = .order(paidOrder)
                 try await connection.query(
                     """
                     INSERT INTO jobs (kind, payload, dedupe_key)

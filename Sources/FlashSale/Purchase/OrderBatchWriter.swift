@@ -76,35 +76,10 @@ public struct OrderBatchWriter: Sendable {
                 version = read
             }
 
-            let ids = batch.map(\.id)
-            let shoppers = batch.map(\.shopperID)
-            let quantities = batch.map(\.quantity)
-            let amounts = batch.map(\.amountCents)
-            let tokens = batch.map(\.checkoutToken)
             // No row back means the version moved (or the stock fell short) since the read: nothing was written.
-            let rows = try await connection.query(
-                """
-                WITH updated AS (
-                    UPDATE inventory SET available = available - \(total), version = version + 1
-                    WHERE sale_id = \(first.saleID) AND sku = \(first.sku) AND version = \(version) AND available >= \(total)
-                    RETURNING version
-                ), inserted AS (
-                    INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by)
-                    SELECT unnest(\(ids)::uuid[]), \(first.saleID), \(first.sku), unnest(\(shoppers)::text[]),
-                           unnest(\(quantities)::bigint[])::int, unnest(\(amounts)::bigint[]), 'reserved',
-                           unnest(\(tokens)::text[]), now() + make_interval(secs => \(first.paymentWindowSeconds))
-                    WHERE EXISTS (SELECT 1 FROM updated)
-                    RETURNING id, pay_by, created_at
-                ), jobs_added AS (
-                    INSERT INTO jobs (kind, payload, dedupe_key, run_at)
-                    SELECT 'order_expiry', jsonb_build_object('order_id', id), 'order_expiry:' || id, pay_by FROM inserted
-                    UNION ALL
-                    SELECT 'email', jsonb_build_object('order_id', id, 'event', 'order_reserved'),
-                           'email:' || id || ':order_reserved', now() FROM inserted
-                )
-                SELECT id, pay_by, created_at, (SELECT version FROM updated) FROM inserted
-                """, logger: logger
-            ).decode((UUID, Date, Date, Int64).self).collectAll()
+            let rows = try await connection.execute(
+                InsertOrderBatch(batch: batch, total: total, version: version), logger: logger
+            ).collectAll()
             guard let newVersion = rows.first?.3 else { return nil }
             let times = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
             let orders = batch.map { pending in
@@ -116,5 +91,55 @@ public struct OrderBatchWriter: Sendable {
             }
             return Written(orders: orders, version: newVersion)
         }
+    }
+}
+
+/// The write of one batch, prepared once per connection: planning this statement costs about as
+/// much as running it, and the group committer runs it once per batch on the hot path.
+struct InsertOrderBatch: PostgresPreparedStatement {
+    static let sql = """
+        WITH updated AS (
+            UPDATE inventory SET available = available - $3, version = version + 1
+            WHERE sale_id = $1 AND sku = $2 AND version = $4 AND available >= $3
+            RETURNING version
+        ), inserted AS (
+            INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by)
+            SELECT unnest($5::uuid[]), $1, $2, unnest($6::text[]), unnest($7::bigint[])::int, unnest($8::bigint[]),
+                   'reserved', unnest($9::text[]), now() + make_interval(secs => $10)
+            WHERE EXISTS (SELECT 1 FROM updated)
+            RETURNING id, pay_by, created_at
+        ), jobs_added AS (
+            INSERT INTO jobs (kind, payload, dedupe_key, run_at)
+            SELECT 'order_expiry', jsonb_build_object('order_id', id), 'order_expiry:' || id, pay_by FROM inserted
+            UNION ALL
+            SELECT 'email', jsonb_build_object('order_id', id, 'event', 'order_reserved'),
+                   'email:' || id || ':order_reserved', now() FROM inserted
+        )
+        SELECT id, pay_by, created_at, (SELECT version FROM updated) FROM inserted
+        """
+    typealias Row = (UUID, Date, Date, Int64)
+
+    let batch: [PendingOrder]
+    let total: Int64
+    let version: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        let first = batch[0]
+        var bindings = PostgresBindings(capacity: 10)
+        bindings.append(first.saleID)
+        bindings.append(first.sku)
+        bindings.append(total)
+        bindings.append(version)
+        bindings.append(batch.map(\.id))
+        bindings.append(batch.map(\.shopperID))
+        bindings.append(batch.map(\.quantity))
+        bindings.append(batch.map(\.amountCents))
+        bindings.append(batch.map(\.checkoutToken))
+        bindings.append(Double(first.paymentWindowSeconds))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
     }
 }

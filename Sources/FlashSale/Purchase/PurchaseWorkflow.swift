@@ -92,15 +92,9 @@ public struct PurchaseWorkflow: Sendable {
             }
             return .rejected(.unavailable, detail: Self.detail(.unavailable, sku: pending.sku))
         }
-        let body: [UInt8]
-        do {
-            body = try OrderDocument.encode(order)
-        } catch {
-            return .rejected(.unavailable, detail: Self.detail(.unavailable, sku: pending.sku))
-        }
-        do {
-            try await reservations.finalize(saleID: pending.saleID, token: pending.checkoutToken, body: body)
-        } catch {
+        let body = OrderDocument.encode(order)
+        let logger = logger
+        reservations.finalize(saleID: pending.saleID, token: pending.checkoutToken, body: body) { error in
             // Committed regardless (201 stands); the ledger sweep finds the order and finalizes.
             logger.warning("finalize failed after commit", metadata: ["error": "\(error)"])
         }

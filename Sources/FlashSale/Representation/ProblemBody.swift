@@ -14,7 +14,6 @@ public enum ProblemBody {
 
     private static let standardKeys: Set<String> = ["code", "detail", "status", "title", "type"]
     private static let typePrefix = "https://flashsale.dev/problems/"
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public static func render(status: Int, code: String, title: String, detail: String, extensions: [String: String] = [:])
         -> [UInt8]
@@ -33,44 +32,22 @@ public enum ProblemBody {
         json.append(UInt8(ascii: "{"))
         for (index, member) in members.enumerated() {
             if index > 0 { json.append(UInt8(ascii: ",")) }
-            appendQuoted(member.key.utf8, to: &json)
+            JSONBytes.appendQuoted(member.key, to: &json)
             json.append(UInt8(ascii: ":"))
             switch member.value {
-            case .text(let text): appendQuoted(text.utf8, to: &json)
+            case .text(let text): JSONBytes.appendQuoted(text, to: &json)
             case .integer(let number): json.append(contentsOf: String(number).utf8)
             case .problemType(let code):
                 // The code's underscores become hyphens in the URI.
                 json.append(UInt8(ascii: "\""))
                 json.append(contentsOf: typePrefix.utf8)
-                for byte in code.utf8 { appendEscaped(byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : byte, to: &json) }
+                for byte in code.utf8 {
+                    JSONBytes.appendEscaped(byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : byte, to: &json)
+                }
                 json.append(UInt8(ascii: "\""))
             }
         }
         json.append(UInt8(ascii: "}"))
         return json
-    }
-
-    /// A JSON string literal (RFC 8259 escaping).
-    private static func appendQuoted(_ text: String.UTF8View, to json: inout [UInt8]) {
-        json.append(UInt8(ascii: "\""))
-        for byte in text { appendEscaped(byte, to: &json) }
-        json.append(UInt8(ascii: "\""))
-    }
-
-    /// Works byte by byte: in UTF-8 every byte of a multi-byte scalar is >= 0x80, so only ASCII is escaped.
-    private static func appendEscaped(_ byte: UInt8, to json: inout [UInt8]) {
-        switch byte {
-        case UInt8(ascii: "\""): json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case UInt8(ascii: "\n"): json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case UInt8(ascii: "\r"): json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case UInt8(ascii: "\t"): json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0..<0x20:
-            json.append(contentsOf: [
-                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)],
-            ])
-        default: json.append(byte)
-        }
     }
 }

@@ -42,7 +42,8 @@ public struct StockReservations: Sendable {
             arguments: [
                 .string(shopperID), .integer(quantity), .integer(limit), .string(fingerprint), .string(token),
                 .integer(Self.recordLifetimeSeconds), .string(sku),
-            ])
+            ],
+            affinity: Self.affinity(token))
         guard let fields = reply.array, let kind = fields.first?.string else {
             throw RedisError.protocolError("reserve script answered \(reply)")
         }
@@ -62,12 +63,20 @@ public struct StockReservations: Sendable {
         }
     }
 
-    /// The order committed: keep its response for replays and drop the ledger entry.
-    public func finalize(saleID: String, token: String, body: [UInt8]) async throws {
+    /// The order committed: keep its response for replays and drop the ledger entry. Does not wait
+    /// for Redis: the script is queued on the connection the token's reserve used, ahead of any
+    /// later attempt with the token, so a retry after the 201 finds the response. A failure is
+    /// handed to `onFailure`; the ledger sweep finishes what it left undone.
+    public func finalize(
+        saleID: String, token: String, body: [UInt8], onFailure: @escaping @Sendable (any Error) -> Void
+    ) {
         let keys = RedisKeys(saleID: saleID)
-        _ = try await redis.run(
+        redis.run(
             StockScripts.finalize, keys: [.string(keys.idempotency(token)), .string(keys.reservations)],
-            arguments: [.bytes(body), .string(token)])
+            arguments: [.bytes(body), .string(token)], affinity: Self.affinity(token)
+        ) { result in
+            if case .failure(let error) = result { onFailure(error) }
+        }
     }
 
     /// The order did not commit: give back the units and the shopper's count (once).
@@ -82,7 +91,7 @@ public struct StockReservations: Sendable {
                 .string(keys.idempotency(token)), .string(keys.reservations), .string(keys.stock(sku)),
                 .string(keys.bought(shopper: shopperID, sku: sku)),
             ],
-            arguments: [.string(token), .integer(quantity)])
+            arguments: [.string(token), .integer(quantity)], affinity: Self.affinity(token))
         return reply == .integer(1)
     }
 
@@ -101,6 +110,9 @@ public struct StockReservations: Sendable {
             arguments: [.integer(quantity), .integer(Self.releaseMarkerLifetimeSeconds)])
         return reply == .integer(1)
     }
+
+    /// Every command about one checkout token goes over one connection, so Redis runs them in order.
+    static func affinity(_ token: String) -> Int { token.hashValue }
 
     /// Units left in Redis per SKU (one MGET), nil for a SKU not stocked there.
     public func available(saleID: String, skus: [String]) async throws -> [Int64?] {

@@ -35,7 +35,7 @@ struct OrderRoutes {
         router.get("/v1/orders/:order_id") { _, context in
             let shopperID = try context.requireShopper()
             let order = try await ownOrder(context: context, shopperID: shopperID)
-            return JSONResponse.raw(try OrderDocument.encode(order), status: .ok)
+            return JSONResponse.raw(OrderDocument.encode(order), status: .ok)
         }
         router.post("/v1/orders/:order_id/pay") { request, context in
             let shopperID = try context.requireShopper()
