@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Committed orders per second on one hot SKU, PostgreSQL write path alone, in one run:
 # the per-SKU group committer against one optimistic transaction per order (issue: >= 10x).
-# Writes a throw-away sale per path into the dev database.
+# Writes a throw-away sale per path into the dev database and removes it after its audit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,7 +13,7 @@ struct OrderBench: AsyncParsableCommand {
         commandName: "flashsale-order-bench",
         abstract: "Measure the hot-SKU order write path (coalescing vs one update per order).")
 
-    @Option(help: "PostgreSQL URL of a migrated database; the benchmark adds a sale of its own.")
+    @Option(help: "PostgreSQL URL of a migrated database; the benchmark adds a sale of its own and removes it after.")
     var databaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
 
     @Option(help: "Concurrent winners committing orders.")
@@ -92,6 +92,13 @@ struct OrderBench: AsyncParsableCommand {
         ).decode((Int64, Int64).self).collectAll()[0]
         // Audit: every committed order took exactly its unit from the stock of record.
         let consistent = available + orders == 2_000_000_000
+        // The bench writes into the dev database: leave nothing of this sale behind.
+        try await postgres.query(
+            """
+            WITH gone AS (DELETE FROM orders WHERE sale_id = \(saleID) RETURNING id::text)
+            DELETE FROM jobs WHERE payload->>'order_id' IN (SELECT id FROM gone)
+            """, logger: logger)
+        try await postgres.query("DELETE FROM sales WHERE id = \(saleID)", logger: logger)
         print(
             String(
                 format: "%@ %8.0f orders/s (%d committed, %d failed, stock %@)",
