@@ -97,6 +97,8 @@ public struct OrderBatchWriter: Sendable {
 /// The write of one batch, prepared once per connection: planning this statement costs about as
 /// much as running it, and the group committer runs it once per batch on the hot path.
 struct InsertOrderBatch: PostgresPreparedStatement {
+    /// Given, not derived: the default name reflects on the type at every execution.
+    static let name = "flashsale_insert_order_batch"
     static let sql = """
         WITH updated AS (
             UPDATE inventory SET available = available - $3, version = version + 1
