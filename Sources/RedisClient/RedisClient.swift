@@ -42,21 +42,27 @@ public final class RedisClient: Sendable {
     /// Sends one command without waiting for it: when this returns, the command is queued on its
     /// connection ahead of any command sent later with the same `affinity`. `onReply` runs on an
     /// event loop and must not block. While the connection is being (re)established, the command
-    /// is sent once it is up, and ordering holds only among such commands.
+    /// is sent from a task once it is up, no longer ordered.
     public func send(
         _ arguments: [RedisArgument], affinity: Int, timeout: Duration? = nil,
         onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void
     ) {
         guard !isClosed.load(ordering: .relaxed) else { return onReply(.failure(RedisError.clientClosed)) }
-        let slot = slot(affinity)
-        let timeout = timeout ?? configuration.commandTimeout
-        if let connection = slot.liveConnection {
-            connection.send(arguments, timeout: timeout, onReply: onReply)
+        if let connection = slot(affinity).liveConnection {
+            connection.send(arguments, timeout: timeout ?? configuration.commandTimeout, onReply: onReply)
             return
         }
+        reply(to: onReply) { try await self.send(arguments, affinity: affinity, timeout: timeout) }
+    }
+
+    /// The fallback of the sends that do not wait: runs `command` in a task, its outcome to `onReply`.
+    func reply(
+        to onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void,
+        from command: @escaping @Sendable () async throws -> RedisReply
+    ) {
         Task {
             do {
-                onReply(.success(try await slot.connection().send(arguments, timeout: timeout)))
+                onReply(.success(try await command()))
             } catch {
                 onReply(.failure(error))
             }

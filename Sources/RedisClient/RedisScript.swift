@@ -57,13 +57,7 @@ extension RedisClient {
                 return onReply(result)
             }
             self.forgetLoadedScripts()
-            Task {
-                do {
-                    onReply(.success(try await self.run(script, keys: keys, arguments: arguments, affinity: affinity)))
-                } catch {
-                    onReply(.failure(error))
-                }
-            }
+            self.reply(to: onReply) { try await self.run(script, keys: keys, arguments: arguments, affinity: affinity) }
         }
     }
 

@@ -36,7 +36,7 @@ public enum ProblemBody {
             json.append(UInt8(ascii: ":"))
             switch member.value {
             case .text(let text): JSONBytes.appendQuoted(text, to: &json)
-            case .integer(let number): json.append(contentsOf: String(number).utf8)
+            case .integer(let number): JSONBytes.appendInteger(Int64(number), to: &json)
             case .problemType(let code):
                 // The code's underscores become hyphens in the URI.
                 json.append(UInt8(ascii: "\""))
