@@ -147,6 +147,30 @@ struct HealthRoutesTests {
             }
         }
     }
+
+    @Test func aKnownPathAskedWithAnotherMethodIs405WithAllow() async throws {
+        let server = try await TestRedisServer()
+        let app = await Self.application(postgres: try TestDatabase.serverURL, redis: server.configuration)
+        try await app.test(.router) { client in
+            let cases: [(String, HTTPRequest.Method, String)] = [
+                ("/healthz", .delete, "GET"),
+                ("/v1/sales/any-sale", .post, "GET"),
+                ("/v1/sales/any-sale/orders", .get, "POST"),
+                ("/v1/orders/123/pay", .put, "POST"),
+            ]
+            for (uri, method, allow) in cases {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    #expect(String(buffer: response.body).contains(#""code":"method_not_allowed""#))
+                }
+            }
+            // A path no route has, or one segment too many, stays 404.
+            try await client.execute(uri: "/v1/orders/123/pay/now", method: .post) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v1/nothing-here", method: .delete) { #expect($0.status == .notFound) }
+        }
+    }
 }
 
 struct NotYet: Error {}

@@ -36,10 +36,11 @@ public struct AppDependencies: Sendable {
 public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router<AppRequestContext> {
     _ = PrometheusMetrics.registry
     let router = Router(context: AppRequestContext.self)
+    let routeMethods = RouteMethods()
     router.addMiddleware {
         LogRequestsMiddleware(.info)
         MetricsMiddleware()
-        ProblemMiddleware()
+        ProblemMiddleware(routeMethods: routeMethods)
     }
     HealthRoutes(readiness: ReadinessCheck(postgres: dependencies.postgres, redis: dependencies.redis, logger: logger))
         .register(on: router)
@@ -60,6 +61,7 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         payments: PaymentWorkflow(postgres: dependencies.postgres, gateway: dependencies.paymentGateway, logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
     ).register(on: shopperRoutes)
+    routeMethods.record(router)
     return router
 }
 

@@ -49,6 +49,15 @@ extension Problem {
             detail: "sale \(saleID) is not open for purchases now")
     }
 
+    public static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> Problem {
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
+        var problem = Problem(
+            status: .methodNotAllowed, code: "method_not_allowed", title: "Method not allowed",
+            detail: "\(method.rawValue) is not served here; this path answers \(list)")
+        problem.headers[.allow] = list
+        return problem
+    }
+
     public static func unavailable(_ detail: String) -> Problem {
         Problem(status: .serviceUnavailable, code: "unavailable", title: "Service unavailable", detail: detail)
     }

@@ -7,12 +7,21 @@ import RedisClient
 /// Turns every error into problem+json: routing errors (unknown path, wrong method, bad body) keep
 /// their 4xx status under a stable code; anything unexpected is logged and answered 500, never a crash.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Turns the router's 404 for a known path asked with the wrong method into 405.
+    let routeMethods: RouteMethods
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
             throw problem
         } catch let error as HTTPError {
+            if error.status == .notFound {
+                let allowed = routeMethods.allowed(for: request.uri.path)
+                if !allowed.isEmpty, !allowed.contains(request.method) {
+                    throw Problem.methodNotAllowed(request.method, allowed: allowed)
+                }
+            }
             throw Problem(
                 status: error.status, code: Self.code(for: error.status),
                 title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
