@@ -22,6 +22,11 @@ public final class CoalescingOrderCommitter: OrderCommitter {
         var queues: [Key: [Waiter]] = [:]
         /// SKUs with a flusher running; at most one per SKU in this process.
         var flushing: Set<Key> = []
+        /// The inventory row's version after the last batch of each SKU, kept across flushers: a
+        /// flusher ends whenever its queue empties (between almost every batch below full load), and
+        /// without it each new flusher would first spend a round trip reading the row. Usually still
+        /// current; a stale one (another writer moved the row) costs one re-read.
+        var versions: [Key: Int64] = [:]
     }
 
     private let writer: OrderBatchWriter
@@ -47,31 +52,33 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     private func flush(_ key: Key) async {
-        // The inventory row's version after this flusher's last batch: usually still current, so
-        // the next batch need not read it first (a stale one costs one re-read).
         var version: Int64?
-        while let batch = nextBatch(key) {
+        while let (batch, known) = nextBatch(key, after: version) {
             do {
-                let written = try await writer.write(batch.map(\.order), expectedVersion: version)
+                let written = try await writer.write(batch.map(\.order), expectedVersion: known)
                 version = written.version
                 for (waiter, order) in zip(batch, written.orders) { waiter.continuation.resume(returning: order) }
             } catch {
+                version = nil
                 await isolate(batch, after: error)
             }
         }
     }
 
-    /// Takes up to `maximumBatch` waiters, or ends this flusher when the queue is empty.
-    private func nextBatch(_ key: Key) -> [Waiter]? {
+    /// Takes up to `maximumBatch` waiters and the version to expect, or ends this flusher when the
+    /// queue is empty. `version` is what the previous batch left (nil: unknown, read it).
+    private func nextBatch(_ key: Key, after version: Int64?) -> (batch: [Waiter], version: Int64?)? {
         state.withLock { state in
+            let known = version ?? state.versions[key]
             guard let queue = state.queues[key], !queue.isEmpty else {
                 state.queues[key] = nil
                 state.flushing.remove(key)
+                state.versions[key] = known
                 return nil
             }
             let batch = Array(queue.prefix(maximumBatch))
             state.queues[key] = Array(queue.dropFirst(batch.count))
-            return batch
+            return (batch, known)
         }
     }
 
