@@ -129,6 +129,42 @@ struct PayAndCancelTests {
         }
     }
 
+    /// Payment and cancellation of one order racing: exactly one of them wins, the other is told
+    /// why in the contract's words, and only the cancelled orders' units come back, in both stores.
+    @Test func payAndCancelRacingOnOneOrderOneWins() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 40, perShopperLimit: 1)) { harness in
+            var ids: [(shopper: String, id: String)] = []
+            for index in 0..<20 {
+                let shopper = "race-\(index)"
+                ids.append((shopper, try await Self.reserve(harness, shopper: shopper)))
+            }
+            let outcomes = try await withThrowingTaskGroup(of: (pay: PurchaseHarness.Reply, cancel: PurchaseHarness.Reply).self) {
+                group in
+                for (shopper, id) in ids {
+                    group.addTask {
+                        async let pay = Self.pay(harness, id, shopper: shopper, key: "k-\(id)", method: "pm_card_ok")
+                        async let cancel = harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: shopper)
+                        return try await (pay, cancel)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            var paid = 0
+            for (pay, cancel) in outcomes {
+                if pay.status == 200 {
+                    paid += 1
+                    #expect(cancel.status == 409 && cancel.code == "order_not_cancellable", "\(cancel.text)")
+                } else {
+                    #expect(pay.status == 409 && pay.code == "order_not_payable", "\(pay.text)")
+                    #expect(cancel.status == 200 && cancel.json["status"] as? String == "cancelled", "\(cancel.text)")
+                }
+            }
+            let stock = try await harness.postgresStock()
+            #expect(stock.available == Int64(40 - paid))
+            #expect(try await harness.redisStock() == Int64(40 - paid))
+        }
+    }
+
     @Test func aPaidOrderCannotBeCancelled() async throws {
         try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
             let id = try await Self.reserve(harness, shopper: "ray")
