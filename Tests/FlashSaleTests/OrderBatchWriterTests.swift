@@ -6,25 +6,16 @@ import Testing
 
 @Suite("OrderBatchWriter: optimistic writes with a remembered version")
 struct OrderBatchWriterTests {
+    static let sale = TestSale(id: "w", sku: "a", stock: 10)
+
     static func pending(_ count: Int, token: String) -> [PendingOrder] {
-        (0..<count).map {
-            PendingOrder(
-                saleID: "w", sku: "a", shopperID: "s\($0)", quantity: 1, amountCents: 100,
-                checkoutToken: "\(token)-\($0)", paymentWindowSeconds: 600)
-        }
+        sale.pendingOrders(0..<count, tokenPrefix: token)
     }
 
     @Test func aStaleExpectedVersionIsReReadAndAShortStockIsRefused() async throws {
         try await TestDatabase.withFreshDatabase { _, postgres in
             try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
-            try await postgres.query(
-                "INSERT INTO sales (id, name, starts_at, ends_at) VALUES ('w', 'W', now(), now() + interval '1 hour')",
-                logger: TestDatabase.logger)
-            try await postgres.query(
-                """
-                INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
-                VALUES ('w', 'a', 'A', 100, 10, 10, 5)
-                """, logger: TestDatabase.logger)
+            try await Self.sale.createInPostgres(postgres)
             let writer = OrderBatchWriter(postgres: postgres, logger: TestDatabase.logger)
 
             let stale = try await writer.write(Self.pending(3, token: "t1"), expectedVersion: 41)

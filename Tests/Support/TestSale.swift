@@ -27,6 +27,14 @@ public struct TestSale: Sendable {
     public func create(postgres: PostgresClient, redis: RedisClient, startsInHours: Double = -1, hours: Double = 2)
         async throws
     {
+        try await createInPostgres(postgres, startsInHours: startsInHours, hours: hours)
+        _ = try await redis.send("SET", .string(RedisKeys(saleID: id).stock(sku)), .integer(stock))
+    }
+
+    /// The sale and its item in PostgreSQL only, for tests of the write path below Redis.
+    public func createInPostgres(_ postgres: PostgresClient, startsInHours: Double = -1, hours: Double = 2)
+        async throws
+    {
         let logger = Logger(label: "test")
         let startsAt = Date().addingTimeInterval(startsInHours * 3600)
         let endsAt = startsAt.addingTimeInterval(hours * 3600)
@@ -38,6 +46,15 @@ public struct TestSale: Sendable {
             INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
             VALUES (\(id), \(sku), 'Hot item', \(priceCents), \(Int32(stock)), \(Int32(stock)), \(Int32(perShopperLimit)))
             """, logger: logger)
-        _ = try await redis.send("SET", .string(RedisKeys(saleID: id).stock(sku)), .integer(stock))
+    }
+
+    /// Winners' orders of one unit of this item, shopper `s<i>` with checkout token `<tokenPrefix>-<i>`
+    /// for i in `indices`, as the purchase workflow hands them to a committer.
+    public func pendingOrders(_ indices: Range<Int>, tokenPrefix: String) -> [PendingOrder] {
+        indices.map {
+            PendingOrder(
+                saleID: id, sku: sku, shopperID: "s\($0)", quantity: 1, amountCents: priceCents,
+                checkoutToken: "\(tokenPrefix)-\($0)", paymentWindowSeconds: 600)
+        }
     }
 }
