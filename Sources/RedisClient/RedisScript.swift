@@ -21,18 +21,18 @@ extension RedisClient {
         _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = [], affinity: Int? = nil,
         timeout: Duration? = nil
     ) async throws -> RedisReply {
+        func evalsha(_ sha: String) async throws -> RedisReply {
+            try await send(
+                Self.command("EVALSHA", .string(sha), keys: keys, arguments: arguments), affinity: affinity,
+                timeout: timeout)
+        }
         let sha: String
         if let known = script.sha, isLoaded(known) { sha = known } else { sha = try await load(script) }
         do {
-            return try await send(
-                Self.command("EVALSHA", .string(sha), keys: keys, arguments: arguments), affinity: affinity,
-                timeout: timeout)
+            return try await evalsha(sha)
         } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
             forgetLoadedScripts()
-            let reloaded = try await load(script)
-            return try await send(
-                Self.command("EVALSHA", .string(reloaded), keys: keys, arguments: arguments), affinity: affinity,
-                timeout: timeout)
+            return try await evalsha(try await load(script))
         }
     }
 
