@@ -45,6 +45,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             plugins: ["EmbedMigrations"]
@@ -57,6 +59,7 @@ let package = Package(
                 "FlashSale",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -99,6 +102,7 @@ let package = Package(
             dependencies: [
                 "FlashSale",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/OrderBench"
@@ -109,7 +113,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FlashSaleTests",
-            dependencies: ["FlashSale", "FlashSaleTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "FlashSale", "FlashSaleTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FlashSaleHTTPTests",
@@ -119,6 +126,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Runs the built `flashsale` executable (make test builds it first with --build-tests).

@@ -2,6 +2,7 @@ import ArgumentParser
 import FlashSale
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -34,13 +35,18 @@ struct OrderBench: AsyncParsableCommand {
         let duration = Duration.seconds(seconds)
         try await client.whileRunning { postgres in
             try await Migrator(client: postgres, logger: logger).migrate(try Migration.embedded())
-            let writer = OrderBatchWriter(postgres: postgres, logger: logger)
             let plain = try await Self.measure(
-                "one optimistic update per order", committer: PlainOrderCommitter(writer: writer),
+                "one optimistic update per order",
+                committer: PlainOrderCommitter(writer: OrderBatchWriter(connections: postgres, logger: logger)),
                 postgres: postgres, concurrency: concurrency, duration: duration)
+            // As the service writes its batches: over connections kept for them, outside the pool.
+            let orderWrites = OrderWriteConnections(
+                database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
             let coalesced = try await Self.measure(
-                "coalesced per SKU", committer: CoalescingOrderCommitter(writer: writer),
+                "coalesced per SKU",
+                committer: CoalescingOrderCommitter(writer: OrderBatchWriter(connections: orderWrites, logger: logger)),
                 postgres: postgres, concurrency: concurrency, duration: duration)
+            await orderWrites.close()
             print(String(format: "ratio coalesced / plain: %.1fx", coalesced / plain))
         }
     }

@@ -19,8 +19,8 @@ struct HealthRoutesTests {
             redis: RedisClient(configuration: redis),
             shopperTokens: await ShopperTokens(secret: "0123456789abcdef0123456789abcdef"))
         return Application(
-            router: buildRouter(dependencies: dependencies, logger: logger),
-            services: [dependencies.postgres, dependencies.redis],
+            router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(),
+            services: dependencies.services,
             logger: logger)
     }
 

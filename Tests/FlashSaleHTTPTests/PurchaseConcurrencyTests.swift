@@ -126,4 +126,30 @@ struct PurchaseConcurrencyTests {
             #expect(try await harness.postgresStock().available == 4)
         }
     }
+
+    /// The group commit writes over connections of its own; one that PostgreSQL ends mid-sale
+    /// (restart, administrator) is replaced, and a purchase that met it is given back, never lost.
+    @Test func aKilledOrderWriteConnectionIsReplacedAndNothingIsLost() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 50, perShopperLimit: 1)) { harness in
+            func buy(_ shopper: String) async throws -> Int {
+                try await harness.order(shopper: shopper, token: try await harness.checkoutToken(for: shopper)).status
+            }
+            for index in 0..<10 { #expect(try await buy("before-\(index)") == 201) }
+            let killed = try await harness.postgres.query(
+                """
+                SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
+                WHERE application_name = \(OrderWriteConnections.applicationName) AND datname = current_database()
+                """, logger: PurchaseHarness.logger
+            ).decode(Int64.self).collectAll()
+            #expect(killed == [Int64(1)] || killed == [Int64(2)])
+            var statuses: [Int] = []
+            for index in 0..<20 { statuses.append(try await buy("after-\(index)")) }
+            #expect(statuses.allSatisfy { $0 == 201 || $0 == 503 }, "\(statuses)")
+            #expect(statuses.filter { $0 == 201 }.count >= 18, "\(statuses)")
+            let stock = try await harness.postgresStock()
+            #expect(stock.ordered == Int64(10 + statuses.filter { $0 == 201 }.count))
+            #expect(stock.available + stock.ordered == 50)
+            #expect(try await harness.redisStock() == stock.available)
+        }
+    }
 }

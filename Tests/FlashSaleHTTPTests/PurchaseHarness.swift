@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import PostgresNIO
 import RedisClient
 
@@ -39,17 +40,21 @@ struct PurchaseHarness: Sendable {
     static func run(
         _ sale: TestSale, startsInHours: Double = -1, _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
-        try await TestDatabase.withFreshDatabase { _, postgres in
+        try await TestDatabase.withFreshDatabase { url, postgres in
             try await Migrator(client: postgres, logger: logger).migrate(try TestDatabase.migrations)
             let redisServer = try await TestRedisServer()
             let redis = RedisClient(configuration: redisServer.configuration)
             try await sale.create(postgres: postgres, redis: redis, startsInHours: startsInHours)
             let tokens = await ShopperTokens(secret: secret)
-            let dependencies = AppDependencies(postgres: postgres, redis: redis, shopperTokens: tokens)
+            let orderWrites = OrderWriteConnections(
+                database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            let dependencies = AppDependencies(
+                postgres: postgres, redis: redis, shopperTokens: tokens, orderWrites: orderWrites)
+            // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
-                router: buildRouter(dependencies: dependencies, logger: logger),
+                router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                services: [redis], logger: logger)
+                services: [redis, orderWrites], logger: logger)
             try await app.test(.live) { client in
                 var configuration = HTTPClient.Configuration()
                 configuration.connectionPool = .init(

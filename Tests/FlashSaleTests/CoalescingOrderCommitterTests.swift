@@ -14,7 +14,7 @@ struct CoalescingOrderCommitterTests {
         try await TestDatabase.withFreshDatabase { _, postgres in
             try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
             try await sale.createInPostgres(postgres)
-            let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(postgres: postgres, logger: TestDatabase.logger))
+            let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(connections: postgres, logger: TestDatabase.logger))
 
             let orders = sale.pendingOrders(0..<22, tokenPrefix: "c")
 

@@ -16,7 +16,7 @@ struct OrderBatchWriterTests {
         try await TestDatabase.withFreshDatabase { _, postgres in
             try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
             try await Self.sale.createInPostgres(postgres)
-            let writer = OrderBatchWriter(postgres: postgres, logger: TestDatabase.logger)
+            let writer = OrderBatchWriter(connections: postgres, logger: TestDatabase.logger)
 
             let stale = try await writer.write(Self.pending(3, token: "t1"), expectedVersion: 41)
             #expect(stale.orders.count == 3)

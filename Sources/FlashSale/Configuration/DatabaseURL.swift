@@ -46,4 +46,16 @@ public struct DatabaseURL: Sendable, Equatable {
         configuration.options.connectTimeout = .seconds(2)
         return configuration
     }
+
+    /// For a single connection outside the pool; `applicationName` shows in `pg_stat_activity`.
+    public func connectionConfiguration(applicationName: String? = nil) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requireTLS ? .require(try! .init(configuration: .makeClientConfiguration())) : .disable)
+        configuration.options.connectTimeout = .seconds(2)
+        if let applicationName {
+            configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        }
+        return configuration
+    }
 }

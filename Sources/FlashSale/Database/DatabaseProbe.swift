@@ -6,9 +6,8 @@ import PostgresNIO
 /// ("connection refused", "database does not exist") instead of waiting on a pool that keeps retrying.
 public enum DatabaseProbe {
     public static func check(_ url: DatabaseURL, logger: Logger) async throws(ConfigurationError) {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password,
-            database: url.database, tls: url.requireTLS ? .require(try! .init(configuration: .makeClientConfiguration())) : .disable)
+        var configuration = url.connectionConfiguration()
+        configuration.options.connectTimeout = .seconds(10)
         do {
             let connection = try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger)

@@ -46,7 +46,9 @@ public final class CoalescingOrderCommitter: OrderCommitter {
                 return state.flushing.insert(key).inserted
             }
             if startFlusher {
-                Task { await self.flush(key) }
+                // On the caller's event loop, where ``OrderWriteConnections`` has a connection: the
+                // batch's reply then resumes the flusher on the thread that reads it.
+                Task(executorPreference: EventLoopExecutor.current) { await self.flush(key) }
             }
         }
     }

@@ -14,11 +14,12 @@ import PostgresNIO
 public struct OrderBatchWriter: Sendable {
     public static let maximumAttempts = 12
 
-    let postgres: PostgresClient
+    let connections: any PostgresConnectionSource
     let logger: Logger
 
-    public init(postgres: PostgresClient, logger: Logger) {
-        self.postgres = postgres
+    /// - Parameter connections: the pool, or ``OrderWriteConnections`` on the service's hot path.
+    public init(connections: any PostgresConnectionSource, logger: Logger) {
+        self.connections = connections
         self.logger = logger
     }
 
@@ -60,7 +61,7 @@ public struct OrderBatchWriter: Sendable {
     private func writeOnce(_ batch: [PendingOrder], version known: Int64?) async throws -> Written? {
         let first = batch[0]
         let total = batch.reduce(Int64(0)) { $0 + $1.quantity }
-        return try await postgres.withConnection { connection in
+        return try await connections.using { connection in
             let version: Int64
             if let known {
                 version = known

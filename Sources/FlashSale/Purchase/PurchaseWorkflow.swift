@@ -32,7 +32,7 @@ public struct PurchaseWorkflow: Sendable {
         do {
             entry = try await catalog.entry(saleID)
         } catch {
-            logger.error("sale lookup failed", metadata: ["error": "\(error)"])
+            logger.error("sale lookup failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             return .rejected(.unavailable, detail: "the sale cannot be read right now; try again")
         }
         guard let entry else { return .rejected(.notFound, detail: "no sale \(saleID)") }
@@ -81,7 +81,8 @@ public struct PurchaseWorkflow: Sendable {
         do {
             order = try await committer.commit(pending)
         } catch {
-            logger.error("order commit failed; giving the stock back", metadata: ["error": "\(error)"])
+            logger.error(
+                "order commit failed; giving the stock back", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             do {
                 try await reservations.compensate(
                     saleID: pending.saleID, sku: pending.sku, token: pending.checkoutToken,

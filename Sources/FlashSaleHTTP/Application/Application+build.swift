@@ -1,8 +1,10 @@
 import FlashSale
 import Hummingbird
 import Logging
+import NIOPosix
 import PostgresNIO
 import RedisClient
+import ServiceLifecycle
 
 /// The long-lived clients an application serves with. Whoever runs the application runs them as services.
 public struct AppDependencies: Sendable {
@@ -10,15 +12,18 @@ public struct AppDependencies: Sendable {
     public let redis: RedisClient
     public let shopperTokens: ShopperTokens
     public let paymentGateway: any PaymentGateway
+    /// The group commit's own connections; nil writes the batches over the pool.
+    public let orderWrites: OrderWriteConnections?
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
-        paymentGateway: any PaymentGateway = SandboxPaymentGateway()
+        paymentGateway: any PaymentGateway = SandboxPaymentGateway(), orderWrites: OrderWriteConnections? = nil
     ) {
         self.postgres = postgres
         self.redis = redis
         self.shopperTokens = shopperTokens
         self.paymentGateway = paymentGateway
+        self.orderWrites = orderWrites
     }
 
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
@@ -29,6 +34,13 @@ public struct AppDependencies: Sendable {
         redis = RedisClient(configuration: configuration.redis)
         shopperTokens = await ShopperTokens(secret: configuration.jwtSecret)
         paymentGateway = SandboxPaymentGateway()
+        orderWrites = OrderWriteConnections(
+            database: configuration.database, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    /// What the application must run beside its server, in start order.
+    public var services: [any Service] {
+        [postgres, redis] + (orderWrites.map { [$0] } ?? [])
     }
 }
 
@@ -54,7 +66,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     let shopperRoutes = router.group().add(middleware: ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens))
     CheckoutTokenRoutes(catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), logger: logger)
         .register(on: shopperRoutes)
-    let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(postgres: dependencies.postgres, logger: logger))
+    let committer = CoalescingOrderCommitter(
+        writer: OrderBatchWriter(connections: dependencies.orderWrites ?? dependencies.postgres, logger: logger))
     OrderRoutes(
         workflow: PurchaseWorkflow(catalog: catalog, reservations: reservations, committer: committer, logger: logger),
         orders: OrderRepository(postgres: dependencies.postgres, logger: logger),
@@ -73,10 +86,11 @@ public func buildApplication(
     let dependencies = await AppDependencies(configuration: configuration, logger: logger)
     var app = Application(
         router: buildRouter(dependencies: dependencies, logger: logger),
+        server: .flashSale(),
         configuration: .init(
             address: .hostname(configuration.httpHost, port: configuration.httpPort),
             serverName: "flashsale"),
-        services: [dependencies.postgres, dependencies.redis],
+        services: dependencies.services,
         logger: logger)
     app.beforeServerStarts {
         try await Migrator(client: dependencies.postgres, logger: logger).migrate(migrations)

@@ -1,0 +1,137 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The group commit's PostgreSQL connections: one per event loop, kept outside the pool.
+///
+/// A batch is written from the event loop its flusher runs on, over that loop's connection, so the
+/// statement's reply resumes the flusher without a thread hand-off. Leasing from the pool instead
+/// cost a lease and a release per batch, and each release armed an idle timer on another thread.
+/// A connection that died is replaced on next use; the batch that was on it fails and its orders
+/// are given back (503), as with any PostgreSQL failure.
+public final class OrderWriteConnections: PostgresConnectionSource, Service {
+    /// Shown in `pg_stat_activity.application_name`.
+    public static let applicationName = "flashsale-order-writes"
+
+    private let lanes: [Lane]
+    private let nextLane = Atomic<Int>(0)
+
+    public init(database: DatabaseURL, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        let configuration = database.connectionConfiguration(applicationName: Self.applicationName)
+        lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
+            Lane(configuration: configuration, eventLoop: eventLoop, id: index, logger: logger)
+        }
+    }
+
+    /// The connection of the event loop this runs on; off an event loop, the next one in turn.
+    public func using<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let here = MultiThreadedEventLoopGroup.currentEventLoop
+        let lane =
+            lanes.first { $0.eventLoop === here }
+            ?? lanes[Int(UInt(bitPattern: nextLane.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(lanes.count))]
+        return try await body(try await lane.connection())
+    }
+
+    /// Keeps the connections until graceful shutdown begins, then closes them.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    public func close() async {
+        for lane in lanes { await lane.close() }
+    }
+
+    /// A write asked for a connection after shutdown began.
+    public struct Closed: Error, CustomStringConvertible {
+        public var description: String { "the order-write connections are closed" }
+    }
+}
+
+/// One event loop's connection: opened on first use, reopened on the use after it closed.
+private final class Lane: Sendable {
+    let eventLoop: any EventLoop
+    private let configuration: PostgresConnection.Configuration
+    private let id: Int
+    private let logger: Logger
+    private let state = Mutex<State>(.idle)
+
+    private enum State {
+        case idle
+        case connecting(Task<PostgresConnection, any Error>)
+        case connected(PostgresConnection)
+        case closed
+    }
+
+    private enum Next {
+        case use(PostgresConnection)
+        case wait(Task<PostgresConnection, any Error>)
+    }
+
+    init(configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.id = id
+        self.logger = logger
+    }
+
+    func connection() async throws -> PostgresConnection {
+        let next = try state.withLock { state throws(OrderWriteConnections.Closed) -> Next in
+            switch state {
+            case .connected(let connection) where !connection.isClosed:
+                return .use(connection)
+            case .connecting(let task):
+                return .wait(task)
+            case .closed:
+                throw OrderWriteConnections.Closed()
+            case .idle, .connected:
+                let task = Task { try await self.open() }
+                state = .connecting(task)
+                return .wait(task)
+            }
+        }
+        switch next {
+        case .use(let connection): return connection
+        case .wait(let task): return try await task.value
+        }
+    }
+
+    /// Runs once per connection attempt; a failed attempt leaves the lane idle for the next use.
+    private func open() async throws -> PostgresConnection {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                on: eventLoop, configuration: configuration, id: id, logger: logger)
+        } catch {
+            state.withLock { state in
+                if case .connecting = state { state = .idle }
+            }
+            throw error
+        }
+        let kept = state.withLock { state -> Bool in
+            guard case .connecting = state else { return false }
+            state = .connected(connection)
+            return true
+        }
+        guard kept else {
+            try? await connection.close()
+            throw OrderWriteConnections.Closed()
+        }
+        return connection
+    }
+
+    func close() async {
+        let previous = state.withLock { state in
+            defer { state = .closed }
+            return state
+        }
+        switch previous {
+        case .connected(let connection): try? await connection.close()
+        case .connecting(let task): _ = try? await task.value  // it closes what it opens after this
+        case .idle, .closed: break
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import FlashSale
+import FlashSaleTestSupport
+import Foundation
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Testing
+
+@Suite("OrderWriteConnections: the group commit's own PostgreSQL connections")
+struct OrderWriteConnectionsTests {
+    static let logger = TestDatabase.logger
+
+    /// Backends of the order-write connections, as PostgreSQL sees them.
+    static func backends(_ postgres: PostgresClient, database: String) async throws -> [Int32] {
+        try await postgres.query(
+            """
+            SELECT pid FROM pg_stat_activity
+            WHERE application_name = \(OrderWriteConnections.applicationName) AND datname = \(database)
+            """, logger: logger
+        ).decode(Int32.self).collectAll()
+    }
+
+    @Test func eachLoopWritesOverItsOwnConnection() async throws {
+        try await TestDatabase.withFreshDatabase { url, postgres in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            let connections = OrderWriteConnections(database: url, eventLoopGroup: group, logger: Self.logger)
+            var used: [ObjectIdentifier] = []
+            for loop in group.makeIterator() {
+                for _ in 0..<3 {
+                    let (sameLoop, id) = try await withTaskExecutorPreference(EventLoopExecutor.of(loop)) {
+                        try await connections.using { connection in
+                            (connection.eventLoop === loop, ObjectIdentifier(connection))
+                        }
+                    }
+                    #expect(sameLoop)
+                    used.append(id)
+                }
+            }
+            // Three uses per loop, one connection per loop, kept between uses.
+            #expect(Set(used).count == 2)
+            #expect(try await Self.backends(postgres, database: url.database).count == 2)
+            await connections.close()
+            await #expect(throws: OrderWriteConnections.Closed.self) {
+                try await connections.using { _ in () }
+            }
+            try await group.shutdownGracefully()
+        }
+    }
+
+    @Test func aConnectionThatDiedIsReplacedOnNextUse() async throws {
+        try await TestDatabase.withFreshDatabase { url, postgres in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connections = OrderWriteConnections(database: url, eventLoopGroup: group, logger: Self.logger)
+            let before = try await connections.using { connection in
+                try await connection.query("SELECT pg_backend_pid()", logger: Self.logger).decode(Int32.self).collectAll()
+            }
+            // The server ends the backend, as a restart or an administrator would.
+            try await postgres.query("SELECT pg_terminate_backend(\(before[0]))", logger: Self.logger)
+            var after: [Int32] = []
+            for _ in 0..<50 where after.isEmpty {
+                do {
+                    after = try await connections.using { connection in
+                        try await connection.query("SELECT pg_backend_pid()", logger: Self.logger)
+                            .decode(Int32.self).collectAll()
+                    }
+                } catch {
+                    // The use that meets the dead connection fails; the next one reconnects.
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            #expect(after.count == 1)
+            #expect(after != before)
+            await connections.close()
+            try await group.shutdownGracefully()
+        }
+    }
+}
