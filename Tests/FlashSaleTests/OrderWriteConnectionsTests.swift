@@ -54,10 +54,10 @@ struct OrderWriteConnectionsTests {
             let before = try await connections.using { connection in
                 try await connection.query("SELECT pg_backend_pid()", logger: Self.logger).decode(Int32.self).collectAll()
             }
-            // The server ends the backend, as a restart or an administrator would.
-            try await postgres.query("SELECT pg_terminate_backend(\(before[0]))", logger: Self.logger)
+            // The server ends the backend, as a restart or an administrator would (waiting for it to exit).
+            try await postgres.query("SELECT pg_terminate_backend(\(before[0]), 5000)", logger: Self.logger)
             var after: [Int32] = []
-            for _ in 0..<50 where after.isEmpty {
+            for _ in 0..<50 where after.isEmpty || after == before {
                 do {
                     after = try await connections.using { connection in
                         try await connection.query("SELECT pg_backend_pid()", logger: Self.logger)
@@ -70,6 +70,43 @@ struct OrderWriteConnectionsTests {
             }
             #expect(after.count == 1)
             #expect(after != before)
+            await connections.close()
+            try await group.shutdownGracefully()
+        }
+    }
+
+    /// A write that hangs (here: on a row lock another transaction keeps) is cut off after the
+    /// statement timeout, and the group commit, unable to learn its outcome while the lock is held,
+    /// answers that it does not know, instead of waiting as long as the lock lasts.
+    @Test func aHangingWriteIsCutOffAndItsOutcomeIsNotGuessed() async throws {
+        let sale = TestSale(id: "hang", sku: "a", stock: 10)
+        try await TestDatabase.withFreshDatabase { url, postgres in
+            try await Migrator(client: postgres, logger: Self.logger).migrate(try TestDatabase.migrations)
+            try await sale.createInPostgres(postgres)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connections = OrderWriteConnections(
+                database: url, eventLoopGroup: group, statementTimeout: .milliseconds(300), logger: Self.logger)
+            let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(connections: connections, logger: Self.logger))
+            let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
+            let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
+            async let holder: Void = postgres.withTransaction(logger: Self.logger) { connection in
+                try await connection.query(
+                    "SELECT 1 FROM inventory WHERE sale_id = 'hang' FOR UPDATE", logger: Self.logger)
+                lockedSignal.yield()
+                // Held until the write has been answered, or for 10 s at most if it never is.
+                _ = await withTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { for await _ in release { return } }
+                    tasks.addTask { try? await Task.sleep(for: .seconds(10)) }
+                    await tasks.next()
+                    tasks.cancelAll()
+                }
+            }
+            for await _ in locked { break }
+            await #expect(throws: OrderOutcomeUnknown.self) {
+                _ = try await committer.commit(sale.pendingOrders(0..<1, tokenPrefix: "hang")[0])
+            }
+            releaseSignal.yield()
+            try await holder
             await connections.close()
             try await group.shutdownGracefully()
         }

@@ -61,8 +61,7 @@ public final class CoalescingOrderCommitter: OrderCommitter {
                 version = written.version
                 for (waiter, order) in zip(batch, written.orders) { waiter.continuation.resume(returning: order) }
             } catch {
-                version = nil
-                await isolate(batch, after: error)
+                version = await recover(batch, after: error)
             }
         }
     }
@@ -84,18 +83,47 @@ public final class CoalescingOrderCommitter: OrderCommitter {
         }
     }
 
-    /// A failed batch is retried order by order, so one bad order cannot fail its neighbours.
-    private func isolate(_ batch: [Waiter], after error: any Error) async {
+    /// A failed batch. When PostgreSQL refused it, nothing was written, and it is retried order by
+    /// order so that one bad order cannot fail its neighbours. Otherwise it may have committed with
+    /// its reply lost, so PostgreSQL is asked before anyone is answered: answering 503 for a
+    /// committed order would give its units back in Redis and sell them twice. Returns the row's
+    /// version when it is known.
+    private func recover(_ batch: [Waiter], after error: any Error) async -> Int64? {
+        guard OrderBatchWriter.wroteNothing(error) else { return await settle(batch, after: error) }
         guard batch.count > 1 else {
             batch[0].continuation.resume(throwing: error)
-            return
+            return nil
         }
+        var version: Int64?
         for waiter in batch {
             do {
-                waiter.continuation.resume(returning: try await writer.write([waiter.order])[0])
+                let written = try await writer.write([waiter.order], expectedVersion: version)
+                version = written.version
+                waiter.continuation.resume(returning: written.orders[0])
             } catch {
-                waiter.continuation.resume(throwing: error)
+                version = await recover([waiter], after: error)
             }
+        }
+        return version
+    }
+
+    /// Answers a batch whose write ended without a reply from what PostgreSQL holds: the committed
+    /// orders as committed, the others with the write's error; if PostgreSQL cannot be asked,
+    /// everyone with ``OrderOutcomeUnknown``.
+    private func settle(_ batch: [Waiter], after error: any Error) async -> Int64? {
+        do {
+            let settled = try await writer.settle(batch.map(\.order))
+            for waiter in batch {
+                if let order = settled.orders[waiter.order.id] {
+                    waiter.continuation.resume(returning: order)
+                } else {
+                    waiter.continuation.resume(throwing: error)
+                }
+            }
+            return settled.version
+        } catch {
+            for waiter in batch { waiter.continuation.resume(throwing: OrderOutcomeUnknown(underlying: error)) }
+            return nil
         }
     }
 }

@@ -30,6 +30,52 @@ public struct OrderBatchWriter: Sendable {
         case tooMuchContention(attempts: Int)
     }
 
+    /// Whether PostgreSQL answered the write with an error (or it never started): then nothing of
+    /// it was written. Anything else, a connection that failed mid-statement above all, leaves the
+    /// outcome unknown: the statement may have committed with its reply lost. See ``settle(_:)``.
+    public static func wroteNothing(_ error: any Error) -> Bool {
+        switch error {
+        case is WriteError: true
+        case let error as PSQLError: error.code == .server
+        default: false
+        }
+    }
+
+    /// After a write whose outcome is unknown: the batch's orders that are committed, and the row's
+    /// version. The row is fenced first (its version bumped under its lock), so a statement of the
+    /// lost write still waiting for the lock finds its expected version gone and writes nothing, and
+    /// one that committed before is seen by the read that follows. All or none are found: a batch
+    /// is one statement.
+    public func settle(_ batch: [PendingOrder]) async throws -> (orders: [UUID: Order], version: Int64) {
+        let first = batch[0]
+        return try await connections.using { connection in
+            let fenced = try await connection.query(
+                """
+                UPDATE inventory SET version = version + 1 WHERE sale_id = \(first.saleID) AND sku = \(first.sku)
+                RETURNING version
+                """, logger: logger
+            ).decode(Int64.self).collectAll()
+            guard let version = fenced.first else { throw WriteError.unknownItem(sku: first.sku) }
+            let found = try await connection.query(
+                "SELECT id, pay_by, created_at FROM orders WHERE id = ANY(\(batch.map(\.id)))", logger: logger
+            ).decode((UUID, Date, Date).self).collectAll()
+            let orders = Self.committed(batch, times: found)
+            return (Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0) }), version)
+        }
+    }
+
+    /// The orders of `batch` that `times` (id, pay_by, created_at per committed row) names.
+    private static func committed(_ batch: [PendingOrder], times: [(UUID, Date, Date)]) -> [Order] {
+        let times = Dictionary(uniqueKeysWithValues: times.map { ($0.0, ($0.1, $0.2)) })
+        return batch.compactMap { pending in
+            guard let (payBy, createdAt) = times[pending.id] else { return nil }
+            return Order(
+                id: pending.id, saleID: pending.saleID, sku: pending.sku, shopperID: pending.shopperID,
+                quantity: pending.quantity, amountCents: pending.amountCents, status: .reserved, payBy: payBy,
+                createdAt: createdAt, version: 0)
+        }
+    }
+
     /// Committed orders, in the order given, and the inventory row's version after them.
     public struct Written: Sendable {
         public let orders: [Order]
@@ -82,15 +128,7 @@ public struct OrderBatchWriter: Sendable {
                 InsertOrderBatch(batch: batch, total: total, version: version), logger: logger
             ).collectAll()
             guard let newVersion = rows.first?.3 else { return nil }
-            let times = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
-            let orders = batch.map { pending in
-                let (payBy, createdAt) = times[pending.id]!
-                return Order(
-                    id: pending.id, saleID: pending.saleID, sku: pending.sku, shopperID: pending.shopperID,
-                    quantity: pending.quantity, amountCents: pending.amountCents, status: .reserved, payBy: payBy,
-                    createdAt: createdAt, version: 0)
-            }
-            return Written(orders: orders, version: newVersion)
+            return Written(orders: Self.committed(batch, times: rows.map { ($0.0, $0.1, $0.2) }), version: newVersion)
         }
     }
 }

@@ -10,20 +10,27 @@ import Synchronization
 /// A batch is written from the event loop its flusher runs on, over that loop's connection, so the
 /// statement's reply resumes the flusher without a thread hand-off. Leasing from the pool instead
 /// cost a lease and a release per batch, and each release armed an idle timer on another thread.
-/// A connection that died is replaced on next use; the batch that was on it fails and its orders
-/// are given back (503), as with any PostgreSQL failure.
+/// A connection is opened on its loop's first write and reopened on the write after it closed.
+/// One that hangs (a peer that vanished without closing, a lock held for long) is closed after
+/// `statementTimeout`; the write it carried then ends without a reply, and the group commit asks
+/// PostgreSQL what became of it before answering anyone.
 public final class OrderWriteConnections: PostgresConnectionSource, Service {
     /// Shown in `pg_stat_activity.application_name`.
     public static let applicationName = "flashsale-order-writes"
 
     private let lanes: [Lane]
     private let nextLane = Atomic<Int>(0)
+    private let statementTimeout: TimeAmount
 
-    public init(database: DatabaseURL, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    public init(
+        database: DatabaseURL, eventLoopGroup: any EventLoopGroup, statementTimeout: TimeAmount = .seconds(10),
+        logger: Logger
+    ) {
         let configuration = database.connectionConfiguration(applicationName: Self.applicationName)
         lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
             Lane(configuration: configuration, eventLoop: eventLoop, id: index, logger: logger)
         }
+        self.statementTimeout = statementTimeout
     }
 
     /// The connection of the event loop this runs on; off an event loop, the next one in turn.
@@ -32,7 +39,13 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         let lane =
             lanes.first { $0.eventLoop === here }
             ?? lanes[Int(UInt(bitPattern: nextLane.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(lanes.count))]
-        return try await body(try await lane.connection())
+        let connection = try await lane.connection()
+        // A timer on the loop rather than a task racing the body: this runs once per batch.
+        let timeout = connection.eventLoop.scheduleTask(in: statementTimeout) {
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        defer { timeout.cancel() }
+        return try await body(connection)
     }
 
     /// Keeps the connections until graceful shutdown begins, then closes them.

@@ -28,6 +28,20 @@ public struct PendingOrder: Sendable, Equatable {
 
 /// Commits won orders to PostgreSQL: the stock of record goes down and the order and its outbox
 /// jobs are inserted, in one transaction. When it returns, the order is committed (invariant 4).
+/// When it throws ``OrderOutcomeUnknown``, the order may be committed; any other error means it is not.
 public protocol OrderCommitter: Sendable {
     func commit(_ order: PendingOrder) async throws -> Order
+}
+
+/// The write may have committed (the connection failed mid-statement) and PostgreSQL could not be
+/// asked afterwards. The order is neither confirmed nor given back: its reservation-ledger entry
+/// stays for the sweep, which finds out from PostgreSQL.
+public struct OrderOutcomeUnknown: Error, CustomStringConvertible {
+    public let underlying: any Error
+
+    public init(underlying: any Error) {
+        self.underlying = underlying
+    }
+
+    public var description: String { "order outcome unknown: \(PostgresErrorText.describe(underlying))" }
 }

@@ -80,6 +80,11 @@ public struct PurchaseWorkflow: Sendable {
         let order: Order
         do {
             order = try await committer.commit(pending)
+        } catch let unknown as OrderOutcomeUnknown {
+            // Maybe committed: giving the units back could sell them twice. The ledger entry stays,
+            // and the record stays pending, so a retry of this token hears 409 request_in_progress.
+            logger.error("order outcome unknown; left to the ledger sweep", metadata: ["error": "\(unknown)"])
+            return .rejected(.unavailable, detail: Self.outcomeUnknown)
         } catch {
             logger.error(
                 "order commit failed; giving the stock back", metadata: ["error": "\(PostgresErrorText.describe(error))"])
@@ -101,6 +106,9 @@ public struct PurchaseWorkflow: Sendable {
         }
         return .created(body: body)
     }
+
+    static let outcomeUnknown =
+        "PostgreSQL could not confirm whether the order was recorded; ask again later with the same checkout token"
 
     /// Details that replays repeat, so they depend only on what the replayed request had.
     static func detail(_ rejection: PurchaseRejection, sku: String) -> String {
