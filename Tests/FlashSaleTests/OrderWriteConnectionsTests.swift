@@ -40,9 +40,10 @@ struct OrderWriteConnectionsTests {
             #expect(Set(used).count == 2)
             #expect(try await Self.backends(postgres, database: url.database).count == 2)
             await connections.close()
-            await #expect(throws: OrderWriteConnections.Closed.self) {
+            let afterClose = await #expect(throws: PostgresConnectionUnavailable.self) {
                 try await connections.using { _ in () }
             }
+            #expect(afterClose?.underlying is OrderWriteConnections.Closed)
             try await group.shutdownGracefully()
         }
     }
@@ -73,6 +74,43 @@ struct OrderWriteConnectionsTests {
             await connections.close()
             try await group.shutdownGracefully()
         }
+    }
+
+    /// A lane that cannot open its connection says so with ``PostgresConnectionUnavailable`` (nothing
+    /// was sent), and until its back-off ends, uses fail at once without another attempt.
+    @Test func aLaneThatCannotConnectFailsAtOnceUntilItsBackoffEnds() async throws {
+        let server = try await ClosingServer.start()
+        let url = try DatabaseURL("postgres://flashsale@127.0.0.1:\(server.port)/nowhere")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connections = OrderWriteConnections(
+            database: url, eventLoopGroup: group, connectBackoff: (.seconds(600), .seconds(600)), logger: Self.logger)
+        for _ in 0..<3 {
+            await #expect(throws: PostgresConnectionUnavailable.self) {
+                try await connections.using { _ in () }
+            }
+        }
+        #expect(server.acceptedConnections == 1)
+        await connections.close()
+        try await group.shutdownGracefully()
+        try await server.stop()
+    }
+
+    @Test func aLaneTriesAgainOnceItsBackoffHasPassed() async throws {
+        let server = try await ClosingServer.start()
+        let url = try DatabaseURL("postgres://flashsale@127.0.0.1:\(server.port)/nowhere")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connections = OrderWriteConnections(
+            database: url, eventLoopGroup: group, connectBackoff: (.milliseconds(5), .milliseconds(20)),
+            logger: Self.logger)
+        try await eventually {
+            await #expect(throws: PostgresConnectionUnavailable.self) {
+                try await connections.using { _ in () }
+            }
+            guard server.acceptedConnections >= 3 else { throw CancellationError() }
+        }
+        await connections.close()
+        try await group.shutdownGracefully()
+        try await server.stop()
     }
 
     /// A write that hangs (here: on a row lock another transaction keeps) is cut off after the

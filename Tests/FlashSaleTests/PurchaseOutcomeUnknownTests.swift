@@ -12,19 +12,9 @@ struct PurchaseOutcomeUnknownTests {
     /// twice); the ledger entry stays for the sweep, and the token's record stays pending.
     @Test func theUnitsStayReservedAndARetryHearsInProgress() async throws {
         let sale = TestSale(stock: 5, perShopperLimit: 2)
-        try await TestDatabase.withFreshDatabase { _, postgres in
-            try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
-            let redisServer = try await TestRedisServer()
-            let redis = RedisClient(configuration: redisServer.configuration)
-            try await sale.create(postgres: postgres, redis: redis)
-            // The write is lost after it reached PostgreSQL, and PostgreSQL cannot be asked after.
-            let connections = FlakyConnections(pool: postgres, faults: [.replyLost, .neverSent])
-            let workflow = PurchaseWorkflow(
-                catalog: SaleCatalog(repository: SaleRepository(postgres: postgres, logger: TestDatabase.logger)),
-                reservations: StockReservations(redis: redis),
-                committer: CoalescingOrderCommitter(
-                    writer: OrderBatchWriter(connections: connections, logger: TestDatabase.logger)),
-                logger: TestDatabase.logger)
+        // The write is lost after it reached PostgreSQL, and PostgreSQL cannot be asked after.
+        try await WorkflowFixture.run(sale, orderWrites: { FlakyConnections(pool: $0, faults: [.replyLost, .neverSent]) }) {
+            workflow, redis, postgres in
             let token = try await CheckoutTokens(redis: redis).issue(saleID: sale.id, shopperID: "dana")
             func buy() async -> PurchaseOutcome {
                 await workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 1, token: token, shopperID: "dana")
@@ -46,7 +36,6 @@ struct PurchaseOutcomeUnknownTests {
             let orders = try await postgres.query("SELECT count(*) FROM orders", logger: TestDatabase.logger)
                 .decode(Int64.self).collectAll()
             #expect(orders == [1])
-            await redis.close()
         }
     }
 }

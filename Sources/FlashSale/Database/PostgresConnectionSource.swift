@@ -12,3 +12,17 @@ extension PostgresClient: PostgresConnectionSource {
         try await withConnection(body)
     }
 }
+
+/// No connection could be had for a unit of work, so none of it reached PostgreSQL: the writer
+/// may answer at once, and give back what it holds, without asking PostgreSQL what it kept.
+public struct PostgresConnectionUnavailable: Error, CustomStringConvertible {
+    public let underlying: any Error
+
+    public init(underlying: any Error) {
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        "no PostgreSQL connection for order writes: \(PostgresErrorText.describe(underlying))"
+    }
+}

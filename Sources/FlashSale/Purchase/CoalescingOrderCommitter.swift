@@ -84,14 +84,15 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     /// A failed batch. When PostgreSQL refused it, nothing was written, and it is retried order by
-    /// order so that one bad order cannot fail its neighbours. Otherwise it may have committed with
-    /// its reply lost, so PostgreSQL is asked before anyone is answered: answering 503 for a
-    /// committed order would give its units back in Redis and sell them twice. Returns the row's
-    /// version when it is known.
+    /// order so that one bad order cannot fail its neighbours; when no connection could be had,
+    /// nothing was sent, and every order fails with it (a retry would meet the same closed door).
+    /// Otherwise it may have committed with its reply lost, so PostgreSQL is asked before anyone is
+    /// answered: answering 503 for a committed order would give its units back in Redis and sell
+    /// them twice. Returns the row's version when it is known.
     private func recover(_ batch: [Waiter], after error: any Error) async -> Int64? {
         guard OrderBatchWriter.wroteNothing(error) else { return await settle(batch, after: error) }
-        guard batch.count > 1 else {
-            batch[0].continuation.resume(throwing: error)
+        guard batch.count > 1, !(error is PostgresConnectionUnavailable) else {
+            for waiter in batch { waiter.continuation.resume(throwing: error) }
             return nil
         }
         var version: Int64?

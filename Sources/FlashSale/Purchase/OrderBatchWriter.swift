@@ -35,7 +35,7 @@ public struct OrderBatchWriter: Sendable {
     /// outcome unknown: the statement may have committed with its reply lost. See ``settle(_:)``.
     public static func wroteNothing(_ error: any Error) -> Bool {
         switch error {
-        case is WriteError: true
+        case is WriteError, is PostgresConnectionUnavailable: true
         case let error as PSQLError: error.code == .server
         default: false
         }

@@ -14,6 +14,11 @@ import Synchronization
 /// One that hangs (a peer that vanished without closing, a lock held for long) is closed after
 /// `statementTimeout`; the write it carried then ends without a reply, and the group commit asks
 /// PostgreSQL what became of it before answering anyone.
+///
+/// A connection that cannot be opened throws ``PostgresConnectionUnavailable``: nothing was sent.
+/// After a failed attempt the lane backs off (doubling from `connectBackoff.first` up to
+/// `connectBackoff.maximum`), and uses meanwhile fail at once: while PostgreSQL is down, each batch
+/// is answered 503 straight away instead of each waiting out a connect timeout of its own.
 public final class OrderWriteConnections: PostgresConnectionSource, Service {
     /// Shown in `pg_stat_activity.application_name`.
     public static let applicationName = "flashsale-order-writes"
@@ -24,11 +29,13 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
 
     public init(
         database: DatabaseURL, eventLoopGroup: any EventLoopGroup, statementTimeout: TimeAmount = .seconds(10),
+        connectBackoff: (first: TimeAmount, maximum: TimeAmount) = (.milliseconds(50), .seconds(1)),
         logger: Logger
     ) {
         let configuration = database.connectionConfiguration(applicationName: Self.applicationName)
         lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
-            Lane(configuration: configuration, eventLoop: eventLoop, id: index, logger: logger)
+            Lane(
+                configuration: configuration, eventLoop: eventLoop, id: index, backoff: connectBackoff, logger: logger)
         }
         self.statementTimeout = statementTimeout
     }
@@ -58,7 +65,8 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         for lane in lanes { await lane.close() }
     }
 
-    /// A write asked for a connection after shutdown began.
+    /// Why a write that asked for a connection after shutdown began got none (the underlying error
+    /// of its ``PostgresConnectionUnavailable``).
     public struct Closed: Error, CustomStringConvertible {
         public var description: String { "the order-write connections are closed" }
     }
@@ -69,11 +77,14 @@ private final class Lane: Sendable {
     let eventLoop: any EventLoop
     private let configuration: PostgresConnection.Configuration
     private let id: Int
+    private let backoff: (first: TimeAmount, maximum: TimeAmount)
     private let logger: Logger
     private let state = Mutex<State>(.idle)
 
     private enum State {
         case idle
+        /// The last attempt failed; uses until `retryAt` fail with its error.
+        case backingOff(failures: Int, retryAt: NIODeadline, error: PostgresConnectionUnavailable)
         case connecting(Task<PostgresConnection, any Error>)
         case connected(PostgresConnection)
         case closed
@@ -82,47 +93,66 @@ private final class Lane: Sendable {
     private enum Next {
         case use(PostgresConnection)
         case wait(Task<PostgresConnection, any Error>)
+        case fail(any Error)
     }
 
-    init(configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int, logger: Logger) {
+    init(
+        configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int,
+        backoff: (first: TimeAmount, maximum: TimeAmount), logger: Logger
+    ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.id = id
+        self.backoff = backoff
         self.logger = logger
     }
 
     func connection() async throws -> PostgresConnection {
-        let next = try state.withLock { state throws(OrderWriteConnections.Closed) -> Next in
+        let next = state.withLock { state -> Next in
             switch state {
             case .connected(let connection) where !connection.isClosed:
                 return .use(connection)
             case .connecting(let task):
                 return .wait(task)
             case .closed:
-                throw OrderWriteConnections.Closed()
+                return .fail(PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed()))
+            case .backingOff(_, let retryAt, let error) where retryAt > .now():
+                return .fail(error)
+            case .backingOff(let failures, _, _):
+                return .wait(startOpening(&state, failures: failures))
             case .idle, .connected:
-                let task = Task { try await self.open() }
-                state = .connecting(task)
-                return .wait(task)
+                return .wait(startOpening(&state, failures: 0))
             }
         }
         switch next {
         case .use(let connection): return connection
         case .wait(let task): return try await task.value
+        case .fail(let error): throw error
         }
     }
 
-    /// Runs once per connection attempt; a failed attempt leaves the lane idle for the next use.
-    private func open() async throws -> PostgresConnection {
+    private func startOpening(_ state: inout State, failures: Int) -> Task<PostgresConnection, any Error> {
+        let task = Task { try await self.open(previousFailures: failures) }
+        state = .connecting(task)
+        return task
+    }
+
+    /// Runs once per connection attempt; a failed attempt backs the lane off.
+    private func open(previousFailures: Int) async throws -> PostgresConnection {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
                 on: eventLoop, configuration: configuration, id: id, logger: logger)
         } catch {
+            let unavailable = PostgresConnectionUnavailable(underlying: error)
+            let failures = previousFailures + 1
+            let delay = min(backoff.first * Int64(1 << min(failures - 1, 16)), backoff.maximum)
             state.withLock { state in
-                if case .connecting = state { state = .idle }
+                if case .connecting = state {
+                    state = .backingOff(failures: failures, retryAt: .now() + delay, error: unavailable)
+                }
             }
-            throw error
+            throw unavailable
         }
         let kept = state.withLock { state -> Bool in
             guard case .connecting = state else { return false }
@@ -131,7 +161,7 @@ private final class Lane: Sendable {
         }
         guard kept else {
             try? await connection.close()
-            throw OrderWriteConnections.Closed()
+            throw PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed())
         }
         return connection
     }
@@ -144,7 +174,7 @@ private final class Lane: Sendable {
         switch previous {
         case .connected(let connection): try? await connection.close()
         case .connecting(let task): _ = try? await task.value  // it closes what it opens after this
-        case .idle, .closed: break
+        case .idle, .backingOff, .closed: break
         }
     }
 }

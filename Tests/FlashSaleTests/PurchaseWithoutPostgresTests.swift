@@ -1,0 +1,62 @@
+import FlashSale
+import FlashSaleTestSupport
+import Foundation
+import NIOPosix
+import RedisClient
+import Testing
+
+@Suite("PurchaseWorkflow: order writes that cannot reach PostgreSQL give the units back")
+struct PurchaseWithoutPostgresTests {
+    /// No connection means no statement was sent, so nothing can have committed: each winner is
+    /// answered 503 at once, its units and its count go back to Redis, and its token's record says
+    /// failed, so a retry with it replays the 503 and a new token can try again.
+    @Test func everyWinnerIsAnswered503AndTheStockIsWhole() async throws {
+        let sale = TestSale(stock: 5, perShopperLimit: 1)
+        // The catalog still reads PostgreSQL; only the order writes meet a server that closes on them.
+        let refusing = try await ClosingServer.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connections = OrderWriteConnections(
+            database: try DatabaseURL("postgres://flashsale@127.0.0.1:\(refusing.port)/nowhere"),
+            eventLoopGroup: group, logger: TestDatabase.logger)
+        try await WorkflowFixture.run(sale, orderWrites: { _ in connections }) { workflow, redis, _ in
+            let checkout = CheckoutTokens(redis: redis)
+            var tokens: [(shopper: String, token: String)] = []
+            for index in 0..<5 {
+                tokens.append(("shopper-\(index)", try await checkout.issue(saleID: sale.id, shopperID: "shopper-\(index)")))
+            }
+            func buy(_ shopper: String, _ token: String) async -> PurchaseOutcome {
+                await workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 1, token: token, shopperID: shopper)
+            }
+
+            let outcomes = await withTaskGroup(of: PurchaseOutcome.self) { group in
+                for (shopper, token) in tokens { group.addTask { await buy(shopper, token) } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.count == 5)
+            for outcome in outcomes {
+                guard case .rejected(.unavailable, let detail) = outcome else {
+                    Issue.record("expected 503 unavailable, got \(outcome)")
+                    continue
+                }
+                #expect(detail.contains("the stock was released"), "\(detail)")
+            }
+            let keys = RedisKeys(saleID: sale.id)
+            #expect(try await redis.send("GET", .string(keys.stock(sale.sku))).integer == 5)
+            #expect(try await redis.send("ZCARD", .string(keys.reservations)).integer == 0)
+            guard case .replayRejected(.unavailable, _) = await buy(tokens[0].shopper, tokens[0].token) else {
+                Issue.record("expected the 503 replayed for a token already answered")
+                return
+            }
+            // Within the per-shopper limit of 1 again: the count went back with the unit.
+            let again = try await checkout.issue(saleID: sale.id, shopperID: tokens[0].shopper)
+            guard case .rejected(.unavailable, _) = await buy(tokens[0].shopper, again) else {
+                Issue.record("expected 503 unavailable for a new token while PostgreSQL is out of reach")
+                return
+            }
+            #expect(try await redis.send("GET", .string(keys.stock(sale.sku))).integer == 5)
+        }
+        await connections.close()
+        try await group.shutdownGracefully()
+        try await refusing.stop()
+    }
+}
