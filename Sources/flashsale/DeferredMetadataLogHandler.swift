@@ -1,3 +1,4 @@
+import FlashSale
 import Logging
 
 /// swift-log's stream handler, except that metadata is only formatted when a line is written.
@@ -8,8 +9,14 @@ struct DeferredMetadataLogHandler: LogHandler {
     private var stream: StreamLogHandler
     var metadata: Logger.Metadata = [:]
 
-    init(label: String) {
-        stream = StreamLogHandler.standardError(label: label)
+    /// - Parameter output: where lines go; nil writes them to standard error as they are logged.
+    init(label: String, output: BackgroundLogStream?) {
+        stream =
+            if let output {
+                StreamLogHandler(label: label, stream: output)
+            } else {
+                StreamLogHandler.standardError(label: label)
+            }
     }
 
     var logLevel: Logger.Level {

@@ -1,10 +1,13 @@
+import FlashSale
 import Foundation
 import Logging
 
 enum AppLogger {
     /// A logger at LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default info).
-    static func make(_ label: String) throws -> Logger {
-        var logger = Logger(label: label) { DeferredMetadataLogHandler(label: $0) }
+    /// With `output`, lines go through it and logging never blocks (the service logs from its event
+    /// loops); without, they are written to standard error at once (the one-shot commands).
+    static func make(_ label: String, output: BackgroundLogStream? = nil) throws -> Logger {
+        var logger = Logger(label: label) { DeferredMetadataLogHandler(label: $0, output: output) }
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
         guard let parsed = Logger.Level(rawValue: level) else {
             throw CommandFailure(

@@ -12,19 +12,21 @@ struct OperatorStores: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient
 
-    static func with(_ body: @escaping @Sendable (OperatorStores) async throws -> Void) async throws {
+    @discardableResult
+    static func with<T: Sendable>(_ body: @escaping @Sendable (OperatorStores) async throws -> T) async throws -> T {
         try await TestDatabase.withFreshDatabase { url, postgres in
             try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
             let server = try await TestRedisServer()
             // Killed on deinit too, if the body throws.
-            try await withClient(server.configuration) { redis in
+            let result = try await withClient(server.configuration) { redis in
                 let environment = [
                     "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
                     "REDIS_URL": "redis://127.0.0.1:\(server.port)/0",
                 ]
-                try await body(OperatorStores(environment: environment, postgres: postgres, redis: redis))
+                return try await body(OperatorStores(environment: environment, postgres: postgres, redis: redis))
             }
             await server.stop()
+            return result
         }
     }
 

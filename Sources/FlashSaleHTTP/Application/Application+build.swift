@@ -50,7 +50,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     let router = Router(context: AppRequestContext.self)
     let routeMethods = RouteMethods()
     router.addMiddleware {
-        LogRequestsMiddleware(.info)
+        // One line per request at flash-sale rates is noise; counts and latencies are in /metrics.
+        LogRequestsMiddleware(.debug)
         MetricsMiddleware()
         ProblemMiddleware(routeMethods: routeMethods)
     }
