@@ -23,9 +23,10 @@ let package = Package(
     ],
     targets: [
         // hiredis does the RESP wire format (encoding commands, parsing replies); NIO does the I/O.
+        // Headers from libhiredis-dev under /usr/include/hiredis; no pkg-config, whose Cflags carry a
+        // -D_FILE_OFFSET_BITS=64 that SwiftPM refuses with a warning on every build.
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(

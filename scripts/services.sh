@@ -30,7 +30,7 @@ PG_USER=flashsale
 DATABASES=(flashsale flashsale_test)
 HOST=127.0.0.1
 
-PACKAGES=(redis-server redis-tools libhiredis-dev postgresql pkg-config curl)
+PACKAGES=(redis-server redis-tools libhiredis-dev postgresql curl)
 BENCH_PACKAGES=(wrk time)
 
 SUDO=
