@@ -36,10 +36,12 @@ struct ServeLoggingTests {
             environment["LOG_LEVEL"] = level
             let (service, _, errors) = try FlashsaleBinary.start(["serve"], environment: environment)
             defer { if service.isRunning { service.terminate() } }
+            // Read from the start: a pipe nobody reads would hold back the service's last lines.
+            let log = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
             _ = try await eventually { try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!) }
             service.terminate()
             while service.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-            return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return String(decoding: await log.value, as: UTF8.self)
         }
     }
 }

@@ -77,22 +77,37 @@ struct OrderWriteConnectionsTests {
     }
 
     /// A lane that cannot open its connection says so with ``PostgresConnectionUnavailable`` (nothing
-    /// was sent), and until its back-off ends, uses fail at once without another attempt.
+    /// was sent). A first failure is tried again on the next use; after a second one, uses fail at
+    /// once without another attempt until the back-off ends.
     @Test func aLaneThatCannotConnectFailsAtOnceUntilItsBackoffEnds() async throws {
         let server = try await ClosingServer.start()
         let url = try DatabaseURL("postgres://flashsale@127.0.0.1:\(server.port)/nowhere")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connections = OrderWriteConnections(
             database: url, eventLoopGroup: group, connectBackoff: (.seconds(600), .seconds(600)), logger: Self.logger)
-        for _ in 0..<3 {
+        for _ in 0..<4 {
             await #expect(throws: PostgresConnectionUnavailable.self) {
                 try await connections.using { _ in () }
             }
         }
-        #expect(server.acceptedConnections == 1)
+        #expect(server.acceptedConnections == 2)
         await connections.close()
         try await group.shutdownGracefully()
         try await server.stop()
+    }
+
+    @Test func theBackoffStartsAtTheSecondFailureDoublesAndIsCapped() {
+        let first = TimeAmount.milliseconds(50), maximum = TimeAmount.seconds(1)
+        func wait(_ failures: Int) -> Int64 {
+            OrderWriteConnections.backoff(after: failures, first: first, maximum: maximum).nanoseconds
+        }
+        #expect(wait(1) == 0)
+        for (failures, full) in [(2, first), (3, first * 2), (4, first * 4), (7, maximum), (500, maximum)] {
+            let waited = wait(failures)
+            #expect(waited <= full.nanoseconds && waited >= full.nanoseconds * 4 / 5, "\(failures): \(waited)")
+        }
+        // A first wait so long that doubling it overflows is still capped, not a trap.
+        #expect(OrderWriteConnections.backoff(after: 100, first: .hours(1_000_000), maximum: maximum) <= maximum)
     }
 
     @Test func aLaneTriesAgainOnceItsBackoffHasPassed() async throws {

@@ -7,7 +7,8 @@ import Synchronization
 /// The service logs from its event loops, and a write to a pipe that its reader has stopped
 /// draining (a terminal paused, a log collector behind) blocks until there is room: every
 /// connection of that loop would stall with it. Here, a line that finds the buffer full is dropped
-/// and counted instead, and the next write says how many were lost.
+/// and counted instead, and a notice after the lines that made it says how many were lost. Its
+/// thread lives as long as the process.
 public final class BackgroundLogStream: TextOutputStream, Sendable {
     public static let defaultCapacity = 1 << 20
 
@@ -59,29 +60,32 @@ public final class BackgroundLogStream: TextOutputStream, Sendable {
         return false
     }
 
+    /// The thread's loop, for the life of the process (the service has one stream, made at start).
     private func writeForever() {
+        // Swapped with the pending buffer, so loggers never wait on a copy of it.
+        var batch: [UInt8] = []
         while true {
             wake.wait()
-            while let batch = take() {
+            while let dropped = take(into: &batch) {
+                if dropped > 0 {
+                    batch.append(contentsOf: "flashsale: \(dropped) log lines dropped: the log output was not keeping up\n".utf8)
+                }
                 Self.writeAll(batch, to: descriptor)
+                batch.removeAll(keepingCapacity: true)
                 state.withLock { $0.writing = false }
             }
         }
     }
 
-    /// Everything pending, preceded by a notice of the lines dropped since the last batch.
-    private func take() -> [UInt8]? {
+    /// Swaps everything pending into `batch` (empty) and returns how many lines were dropped after
+    /// it; nil when there is nothing to write.
+    private func take(into batch: inout [UInt8]) -> Int? {
         state.withLock { state in
             guard !state.pending.isEmpty || state.dropped > 0 else { return nil }
-            var batch: [UInt8] = []
-            if state.dropped > 0 {
-                batch.append(contentsOf: "flashsale: \(state.dropped) log lines dropped: the log output was not keeping up\n".utf8)
-                state.dropped = 0
-            }
-            batch.append(contentsOf: state.pending)
-            state.pending.removeAll(keepingCapacity: true)
+            swap(&batch, &state.pending)
+            defer { state.dropped = 0 }
             state.writing = true
-            return batch
+            return state.dropped
         }
     }
 
@@ -94,6 +98,10 @@ public final class BackgroundLogStream: TextOutputStream, Sendable {
                     offset += written
                 } else if written < 0 && errno == EINTR {
                     continue
+                } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    // A non-blocking descriptor (some supervisors hand one down): wait until it has room.
+                    var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&ready, 1, 1000)
                 } else {
                     return  // closed or broken: nothing more can be written there
                 }

@@ -16,9 +16,9 @@ import Synchronization
 /// PostgreSQL what became of it before answering anyone.
 ///
 /// A connection that cannot be opened throws ``PostgresConnectionUnavailable``: nothing was sent.
-/// After a failed attempt the lane backs off (doubling from `connectBackoff.first` up to
-/// `connectBackoff.maximum`), and uses meanwhile fail at once: while PostgreSQL is down, each batch
-/// is answered 503 straight away instead of each waiting out a connect timeout of its own.
+/// From the second failed attempt in a row the lane backs off (from `connectBackoff.first`,
+/// doubling up to `connectBackoff.maximum`), and uses meanwhile fail at once: while PostgreSQL is
+/// down, each batch is answered 503 straight away instead of each waiting out a connect timeout.
 public final class OrderWriteConnections: PostgresConnectionSource, Service {
     /// Shown in `pg_stat_activity.application_name`.
     public static let applicationName = "flashsale-order-writes"
@@ -53,6 +53,18 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         }
         defer { timeout.cancel() }
         return try await body(connection)
+    }
+
+    /// A lane's wait after `failures` failed connection attempts in a row. None after the first (a
+    /// restart's first refusal or a moment of too many clients should not fail a loop's batches for
+    /// a while); then `first`, doubling up to `maximum`, less up to a fifth at random, so that the
+    /// lanes do not all retry at once.
+    public static func backoff(after failures: Int, first: TimeAmount, maximum: TimeAmount) -> TimeAmount {
+        guard failures > 1 else { return .zero }
+        let doublings = min(failures - 2, 62)
+        let (scaled, overflow) = first.nanoseconds.multipliedReportingOverflow(by: Int64(1) << doublings)
+        let capped = overflow ? maximum.nanoseconds : min(scaled, maximum.nanoseconds)
+        return .nanoseconds(capped - Int64.random(in: 0...(capped / 5)))
     }
 
     /// Keeps the connections until graceful shutdown begins, then closes them.
@@ -146,7 +158,7 @@ private final class Lane: Sendable {
         } catch {
             let unavailable = PostgresConnectionUnavailable(underlying: error)
             let failures = previousFailures + 1
-            let delay = min(backoff.first * Int64(1 << min(failures - 1, 16)), backoff.maximum)
+            let delay = OrderWriteConnections.backoff(after: failures, first: backoff.first, maximum: backoff.maximum)
             state.withLock { state in
                 if case .connecting = state {
                     state = .backingOff(failures: failures, retryAt: .now() + delay, error: unavailable)
