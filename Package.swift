@@ -29,10 +29,16 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // A connection that is replaced when it dies, with a back-off: Redis and the order writes.
+        .target(
+            name: "ConnectionSlot",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "ConnectionSlot",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -42,6 +48,7 @@ let package = Package(
         .target(
             name: "FlashSale",
             dependencies: [
+                "ConnectionSlot",
                 "RedisClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import ConnectionSlot
 import Logging
 import NIOCore
 import NIOPosix
@@ -46,7 +47,7 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         let lane =
             lanes.first { $0.eventLoop === here }
             ?? lanes[Int(UInt(bitPattern: nextLane.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(lanes.count))]
-        let connection = try await lane.connection()
+        let connection = try await lane.slot.connection()
         // A timer on the loop rather than a task racing the body: this runs once per batch.
         let timeout = connection.eventLoop.scheduleTask(in: statementTimeout) {
             let _: EventLoopFuture<Void> = connection.close()
@@ -74,7 +75,7 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
     }
 
     public func close() async {
-        for lane in lanes { await lane.close() }
+        for lane in lanes { await lane.slot.close() }
     }
 
     /// Why a write that asked for a connection after shutdown began got none (the underlying error
@@ -85,108 +86,25 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
 }
 
 /// One event loop's connection: opened on first use, reopened on the use after it closed.
-private final class Lane: Sendable {
+private struct Lane: Sendable {
     let eventLoop: any EventLoop
-    private let configuration: PostgresConnection.Configuration
-    private let id: Int
-    private let backoff: (first: TimeAmount, maximum: TimeAmount)
-    private let logger: Logger
-    private let state = Mutex<State>(.idle)
-
-    private enum State {
-        case idle
-        /// The last attempt failed; uses until `retryAt` fail with its error.
-        case backingOff(failures: Int, retryAt: NIODeadline, error: PostgresConnectionUnavailable)
-        case connecting(Task<PostgresConnection, any Error>)
-        case connected(PostgresConnection)
-        case closed
-    }
-
-    private enum Next {
-        case use(PostgresConnection)
-        case wait(Task<PostgresConnection, any Error>)
-        case fail(any Error)
-    }
+    let slot: ReconnectingSlot<PostgresConnection>
 
     init(
         configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int,
         backoff: (first: TimeAmount, maximum: TimeAmount), logger: Logger
     ) {
-        self.configuration = configuration
         self.eventLoop = eventLoop
-        self.id = id
-        self.backoff = backoff
-        self.logger = logger
-    }
-
-    func connection() async throws -> PostgresConnection {
-        let next = state.withLock { state -> Next in
-            switch state {
-            case .connected(let connection) where !connection.isClosed:
-                return .use(connection)
-            case .connecting(let task):
-                return .wait(task)
-            case .closed:
-                return .fail(PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed()))
-            case .backingOff(_, let retryAt, let error) where retryAt > .now():
-                return .fail(error)
-            case .backingOff(let failures, _, _):
-                return .wait(startOpening(&state, failures: failures))
-            case .idle, .connected:
-                return .wait(startOpening(&state, failures: 0))
-            }
-        }
-        switch next {
-        case .use(let connection): return connection
-        case .wait(let task): return try await task.value
-        case .fail(let error): throw error
-        }
-    }
-
-    private func startOpening(_ state: inout State, failures: Int) -> Task<PostgresConnection, any Error> {
-        let task = Task { try await self.open(previousFailures: failures) }
-        state = .connecting(task)
-        return task
-    }
-
-    /// Runs once per connection attempt; a failed attempt backs the lane off.
-    private func open(previousFailures: Int) async throws -> PostgresConnection {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(
-                on: eventLoop, configuration: configuration, id: id, logger: logger)
-        } catch {
-            let unavailable = PostgresConnectionUnavailable(underlying: error)
-            let failures = previousFailures + 1
-            let delay = OrderWriteConnections.backoff(after: failures, first: backoff.first, maximum: backoff.maximum)
-            state.withLock { state in
-                if case .connecting = state {
-                    state = .backingOff(failures: failures, retryAt: .now() + delay, error: unavailable)
-                }
-            }
-            throw unavailable
-        }
-        let kept = state.withLock { state -> Bool in
-            guard case .connecting = state else { return false }
-            state = .connected(connection)
-            return true
-        }
-        guard kept else {
-            try? await connection.close()
-            throw PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed())
-        }
-        return connection
-    }
-
-    func close() async {
-        let previous = state.withLock { state in
-            defer { state = .closed }
-            return state
-        }
-        switch previous {
-        case .connected(let connection): try? await connection.close()
-        case .connecting(let task): _ = try? await task.value  // it closes what it opens after this
-        case .idle, .backingOff, .closed: break
-        }
+        slot = ReconnectingSlot(
+            .init(
+                open: {
+                    try await PostgresConnection.connect(
+                        on: eventLoop, configuration: configuration, id: id, logger: logger)
+                },
+                isLive: { !$0.isClosed },
+                close: { try? await $0.close() },
+                backoff: { OrderWriteConnections.backoff(after: $0, first: backoff.first, maximum: backoff.maximum) },
+                failure: { PostgresConnectionUnavailable(underlying: $0) },
+                closed: { PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed()) }))
     }
 }
