@@ -100,6 +100,32 @@ struct PayAndCancelTests {
         }
     }
 
+    /// A payment retried while the first attempt is still running: every one hears the same 200,
+    /// all but one as replays, and one payment is recorded.
+    @Test func concurrentRepeatsOfOnePaymentAreAnsweredAlike() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            for round in 0..<5 {
+                let id = try await Self.reserve(harness, shopper: "uma-\(round)")
+                let replies = try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            try await Self.pay(harness, id, shopper: "uma-\(round)", key: "same", method: "pm_card_ok")
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map { "\($0.status) \($0.text)" })")
+                #expect(Set(replies.map(\.body)).count == 1)
+                #expect(replies.filter { $0.headers["Idempotent-Replayed"] == ["true"] }.count == 7)
+                let payments = try await harness.postgres.query(
+                    "SELECT count(*)::bigint FROM payments WHERE order_id = \(UUID(uuidString: id)!)",
+                    logger: PurchaseHarness.logger
+                ).decode(Int64.self).collectAll()
+                #expect(payments == [1])
+            }
+        }
+    }
+
     @Test func cancelReleasesStockOnceInBothStores() async throws {
         try await PurchaseHarness.run(TestSale(stock: 5, perShopperLimit: 2)) { harness in
             let id = try await Self.reserve(harness, shopper: "pat", quantity: 2)
@@ -110,7 +136,11 @@ struct PayAndCancelTests {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(replies.allSatisfy { $0.status == 200 && $0.json["status"] as? String == "cancelled" })
+            // One cancel made the change and hears 200; the others find it cancelled already.
+            #expect(replies.filter { $0.status == 200 && $0.json["status"] as? String == "cancelled" }.count == 1)
+            #expect(replies.filter { $0.status == 409 && $0.code == "order_not_cancellable" }.count == 9)
+            let again = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "pat")
+            #expect(again.status == 409 && again.code == "order_not_cancellable", "\(again.text)")
             #expect(try await harness.redisStock() == 5)
             let stock = try await harness.postgresStock()
             #expect(stock.available == 5)

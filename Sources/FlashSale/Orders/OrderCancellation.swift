@@ -5,6 +5,10 @@ import PostgresNIO
 /// Cancels a reserved order: the stock goes back in PostgreSQL in the same transaction as the state
 /// change, and in Redis right after, once. A job recorded in that transaction makes the Redis release
 /// survive a crash or a Redis outage: the worker finishes it when the inline attempt could not.
+///
+/// Only the request that made the change hears 200. Any later or concurrent one, including a repeat
+/// of a cancel that succeeded, hears 409 order_not_cancellable: each 200 stands for units given
+/// back once, so a client adding up its answers arrives at the stock.
 public struct OrderCancellation: Sendable {
     let postgres: PostgresClient
     let reservations: StockReservations
@@ -25,9 +29,8 @@ public struct OrderCancellation: Sendable {
             else { return (.notFound(orderID), nil) }
             guard let cancelled = try await OrderRepository.transition(id, to: .cancelled, on: connection, logger: logger)
             else {
-                // Someone else changed it first (a concurrent cancel, a payment): answer from its state now.
+                // Not reserved (any more): say what it is now.
                 let now = try await OrderRepository.order(id, on: connection, logger: logger) ?? current
-                if now.status == .cancelled { return (.order(now), nil) }
                 return (
                     .problem(
                         409, "order_not_cancellable", "Order not cancellable",

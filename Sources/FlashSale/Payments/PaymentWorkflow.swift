@@ -59,7 +59,15 @@ public struct PaymentWorkflow: Sendable {
                     order.id, to: .paid, expectedVersion: order.version, withinPaymentWindow: true,
                     on: connection, logger: logger)
                 guard let paidOrder = paid else {
-                    // Changed under us (expired, cancelled, paid with another key): say what it is now.
+                    // Changed under us. By a request with this very key (a retry racing its original)?
+                    // Its answer is committed now, as its row lock made this update wait: replay it.
+                    if let stored = try await Self.storedAnswer(
+                        orderID: order.id, key: key, paymentMethod: paymentMethod,
+                        rows: { try await connection.query($0, logger: logger) })
+                    {
+                        return stored
+                    }
+                    // Expired, cancelled, or paid with another key: say what it is now.
                     let current = try await OrderRepository.order(order.id, on: connection, logger: logger)
                     return Self.refusal(for: current ?? order, now: Date())
                         ?? .expired
@@ -84,11 +92,20 @@ public struct PaymentWorkflow: Sendable {
     }
 
     private func storedAnswer(orderID: UUID, key: String, paymentMethod: String) async throws -> OrderAnswer? {
-        let rows = try await postgres.query(
+        try await Self.storedAnswer(
+            orderID: orderID, key: key, paymentMethod: paymentMethod,
+            rows: { [postgres, logger] in try await postgres.query($0, logger: logger) })
+    }
+
+    /// The answer stored under (order, key), read with `rows` (the pool, or a transaction's connection).
+    private static func storedAnswer(
+        orderID: UUID, key: String, paymentMethod: String, rows: (PostgresQuery) async throws -> PostgresRowSequence
+    ) async throws -> OrderAnswer? {
+        let rows = try await rows(
             """
             SELECT payment_method, response_status, response_body FROM payments
             WHERE order_id = \(orderID) AND idempotency_key = \(key)
-            """, logger: logger)
+            """)
         for try await (method, status, body) in rows.decode((String, Int, ByteBuffer).self) {
             guard method == paymentMethod else {
                 return .problem(
