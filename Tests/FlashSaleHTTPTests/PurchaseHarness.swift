@@ -87,7 +87,9 @@ struct PurchaseHarness: Sendable {
         if let shopper { request.headers.add(name: "Authorization", value: "Bearer \(try await bearer(shopper))") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            if !request.headers.contains(name: "Content-Type") {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
             request.body = .bytes(ByteBuffer(string: body))
         }
         let response = try await http.execute(request, timeout: .seconds(30))

@@ -34,7 +34,9 @@ public final class ShopperTokens: Sendable {
     public func shopperID(from token: String) async -> String? {
         let now = Date()
         if let known = verified.withLock({ $0[token] }), known.expires > now { return known.shopperID }
-        guard let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty else {
+        guard Self.headerNamesHS256(token), let claims = try? await keys.verify(token, as: Claims.self),
+            !claims.sub.value.isEmpty
+        else {
             return nil
         }
         verified.withLock { cache in
@@ -43,5 +45,21 @@ public final class ShopperTokens: Sendable {
             cache[token] = (claims.sub.value, claims.exp.value)
         }
         return claims.sub.value
+    }
+
+    private struct Header: Decodable {
+        let alg: String
+    }
+
+    /// Whether the token's header says `"alg":"HS256"`. jwt-kit chooses the key by `kid` alone and
+    /// never compares an HMAC key's algorithm with the header's, so without this a token claiming
+    /// HS512, or anything else, would pass on an HS256 signature.
+    static func headerNamesHS256(_ token: String) -> Bool {
+        guard let dot = token.firstIndex(of: ".") else { return false }
+        var base64 = token[..<dot].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let bytes = Data(base64Encoded: base64), let header = try? JSONDecoder().decode(Header.self, from: bytes)
+        else { return false }
+        return header.alg == "HS256"
     }
 }

@@ -17,6 +17,10 @@ struct OrderRoutes {
 
     struct PaymentRequest: Decodable {
         let paymentMethod: String
+
+        enum CodingKeys: String, CodingKey {
+            case paymentMethod = "payment_method"
+        }
     }
 
     func register(on router: RouterGroup<AppRequestContext>) {

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// Reads a small JSON body, answering 413 for an oversized one and 400 for one that does not decode.
+/// Reads a small JSON body, answering 415 for one labelled as anything but JSON, 413 for an oversized
+/// one and 400 for one that does not decode.
 enum RequestBody {
     static let maximumBytes = 16 * 1024
 
@@ -11,6 +12,11 @@ enum RequestBody {
         _ type: Body.Type, from request: Request, context: AppRequestContext,
         fastPath: (UnsafeRawBufferPointer) -> Body? = { _ in nil }
     ) async throws -> Body {
+        if let type = request.headers[.contentType], !isJSON(type) {
+            throw Problem(
+                status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+                detail: "the body must be application/json")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maximumBytes)
@@ -27,15 +33,22 @@ enum RequestBody {
         }
     }
 
+    /// `application/json`, with or without parameters (`; charset=utf-8`), in any case. A request
+    /// without a Content-Type is read as JSON all the same: the body can only be JSON here.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+        return mediaType.caseInsensitiveCompare("application/json") == .orderedSame
+    }
+
     private static func describe(_ error: any Error) -> String {
         switch error as? DecodingError {
-        case .keyNotFound(let key, _)?: "missing field \(key.stringValue.snakeCased)"
+        case .keyNotFound(let key, _)?: "missing field \(key.stringValue)"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-            "field \(context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")) has the wrong type"
+            "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
         case .dataCorrupted(let context)?:
             context.codingPath.isEmpty
                 ? "malformed JSON"
-                : "field \(context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")) is invalid"
+                : "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) is invalid"
         default: "malformed JSON"
         }
     }
@@ -112,20 +125,5 @@ struct PlainJSONScanner {
             }
         }
         return negative ? -value : value
-    }
-}
-
-extension String {
-    /// `paymentMethod` → `payment_method`, to name fields as clients spell them.
-    var snakeCased: String {
-        var result = ""
-        for character in self {
-            if character.isUppercase {
-                result += "_" + character.lowercased()
-            } else {
-                result.append(character)
-            }
-        }
-        return result
     }
 }
