@@ -153,8 +153,8 @@ struct HealthRoutesTests {
         let app = await Self.application(postgres: try TestDatabase.serverURL, redis: server.configuration)
         try await app.test(.router) { client in
             let cases: [(String, HTTPRequest.Method, String)] = [
-                ("/healthz", .delete, "GET"),
-                ("/v1/sales/any-sale", .post, "GET"),
+                ("/healthz", .delete, "GET, HEAD"),
+                ("/v1/sales/any-sale", .post, "GET, HEAD"),
                 ("/v1/sales/any-sale/orders", .get, "POST"),
                 ("/v1/orders/123/pay", .put, "POST"),
             ]
@@ -165,6 +165,11 @@ struct HealthRoutesTests {
                     #expect(response.headers[.contentType] == "application/problem+json")
                     #expect(String(buffer: response.body).contains(#""code":"method_not_allowed""#))
                 }
+            }
+            // HEAD is GET without the body.
+            try await client.execute(uri: "/healthz", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
             }
             // A path no route has, or one segment too many, stays 404.
             try await client.execute(uri: "/v1/orders/123/pay/now", method: .post) { #expect($0.status == .notFound) }

@@ -47,7 +47,8 @@ public struct AppDependencies: Sendable {
 /// Every route of the service, behind the middleware every request passes through.
 public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router<AppRequestContext> {
     _ = PrometheusMetrics.registry
-    let router = Router(context: AppRequestContext.self)
+    // HEAD as GET without the body, as RFC 9110 asks of every general-purpose server.
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routeMethods = RouteMethods()
     router.addMiddleware {
         // One line per request at flash-sale rates is noise; counts and latencies are in /metrics.

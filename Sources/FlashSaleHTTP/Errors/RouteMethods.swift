@@ -29,6 +29,8 @@ public final class RouteMethods: Sendable {
                 methods.append(route.method)
             }
         }
+        // The router answers HEAD wherever it answers GET (autoGenerateHeadEndpoints).
+        if let get = methods.firstIndex(of: .get) { methods.insert(.head, at: get + 1) }
         return methods
     }
 
