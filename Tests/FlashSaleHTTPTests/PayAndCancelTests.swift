@@ -100,21 +100,23 @@ struct PayAndCancelTests {
         }
     }
 
-    /// A payment retried while the first attempt is still running: every one hears the same 200,
-    /// all but one as replays, and one payment is recorded.
-    @Test func concurrentRepeatsOfOnePaymentAreAnsweredAlike() async throws {
+    /// A payment retried while the first attempt is still running: every one hears the same answer
+    /// (200, or 402 for a declined card, which takes no row lock), all but one as replays, and one
+    /// payment is recorded.
+    @Test(arguments: [("pm_card_ok", 200), ("pm_card_declined", 402)])
+    func concurrentRepeatsOfOnePaymentAreAnsweredAlike(method: String, status: Int) async throws {
         try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
             for round in 0..<5 {
                 let id = try await Self.reserve(harness, shopper: "uma-\(round)")
                 let replies = try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
                     for _ in 0..<8 {
                         group.addTask {
-                            try await Self.pay(harness, id, shopper: "uma-\(round)", key: "same", method: "pm_card_ok")
+                            try await Self.pay(harness, id, shopper: "uma-\(round)", key: "same", method: method)
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
-                #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map { "\($0.status) \($0.text)" })")
+                #expect(replies.allSatisfy { $0.status == status }, "\(replies.map { "\($0.status) \($0.text)" })")
                 #expect(Set(replies.map(\.body)).count == 1)
                 #expect(replies.filter { $0.headers["Idempotent-Replayed"] == ["true"] }.count == 7)
                 let payments = try await harness.postgres.query(
@@ -122,6 +124,19 @@ struct PayAndCancelTests {
                     logger: PurchaseHarness.logger
                 ).decode(Int64.self).collectAll()
                 #expect(payments == [1])
+            }
+        }
+    }
+
+    /// One key sent at once with two different bodies: one is answered, the other is the key reused.
+    @Test func oneKeyWithTwoBodiesAtOnce() async throws {
+        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+            for round in 0..<5 {
+                let id = try await Self.reserve(harness, shopper: "vic-\(round)")
+                async let ok = Self.pay(harness, id, shopper: "vic-\(round)", key: "k", method: "pm_card_ok")
+                async let declined = Self.pay(harness, id, shopper: "vic-\(round)", key: "k", method: "pm_card_declined")
+                let statuses = try await [ok.status, declined.status].sorted()
+                #expect(statuses == [200, 422] || statuses == [402, 422], "\(statuses)")
             }
         }
     }

@@ -7,12 +7,7 @@ import PostgresNIO
 /// on purpose (it may contain data); operators running migrations need it.
 public enum PostgresErrorText {
     public static func describe(_ error: any Error) -> String {
-        if let transactionError = error as? PostgresTransactionError {
-            if let closureError = transactionError.closureError { return describe(closureError) }
-            if let commitError = transactionError.commitError { return describe(commitError) }
-            if let beginError = transactionError.beginError { return describe(beginError) }
-        }
-        guard let error = error as? PSQLError else { return "\(error)" }
+        guard let error = unwrapped(error) as? PSQLError else { return "\(unwrapped(error))" }
         if let message = error.serverInfo?[.message] {
             let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return message + code
@@ -24,5 +19,16 @@ public enum PostgresErrorText {
         }
         if let underlying = error.underlying { return "\(error.code): \(underlying)" }
         return "\(error.code)"
+    }
+
+    /// The SQLSTATE the server answered with, also from inside a transaction's wrapper.
+    public static func sqlState(_ error: any Error) -> String? {
+        (unwrapped(error) as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// What failed inside a `withTransaction`: postgres-nio wraps it in `PostgresTransactionError`.
+    static func unwrapped(_ error: any Error) -> any Error {
+        guard let wrapper = error as? PostgresTransactionError else { return error }
+        return wrapper.closureError ?? wrapper.commitError ?? wrapper.beginError ?? error
     }
 }

@@ -37,8 +37,8 @@ public struct PaymentWorkflow: Sendable {
         }
         do {
             return try await record(result, for: order, key: idempotencyKey, paymentMethod: paymentMethod)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            // The same key raced us; its answer is stored now.
+        } catch where PostgresErrorText.sqlState(error) == "23505" {
+            // The same key raced us (a declined payment takes no row lock); its answer is stored now.
             if let stored = try await storedAnswer(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod) {
                 return stored
             }

@@ -70,8 +70,7 @@ public struct SaleSeeder: Sendable {
                 try? await stock.adjust(saleID: sale.id, giveBack.map { ($0.sku, -$0.delta) })
             }
             // postgres-nio wraps what the transaction's body threw; operators need the reason itself.
-            if let wrapped = error as? PostgresTransactionError, let reason = wrapped.closureError { throw reason }
-            throw error
+            throw PostgresErrorText.unwrapped(error)
         }
         let clock = ContinuousClock.now
         try await primeRedis(sale.id, plan: plan, progress: progress)
