@@ -13,7 +13,7 @@ struct PurchaseOutcomeUnknownTests {
     @Test func theUnitsStayReservedAndARetryHearsInProgress() async throws {
         let sale = TestSale(stock: 5, perShopperLimit: 2)
         // The write is lost after it reached PostgreSQL, and PostgreSQL cannot be asked after.
-        try await WorkflowFixture.run(sale, orderWrites: { FlakyConnections(pool: $0, faults: [.replyLost, .neverSent]) }) {
+        try await WorkflowFixture.run(sale, orderWrites: { FlakyConnections(pool: $1, faults: [.replyLost, .neverSent]) }) {
             workflow, redis, postgres in
             let token = try await CheckoutTokens(redis: redis).issue(saleID: sale.id, shopperID: "dana")
             func buy() async -> PurchaseOutcome {

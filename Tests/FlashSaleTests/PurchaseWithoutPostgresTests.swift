@@ -18,31 +18,15 @@ struct PurchaseWithoutPostgresTests {
         let connections = OrderWriteConnections(
             database: try DatabaseURL("postgres://flashsale@127.0.0.1:\(refusing.port)/nowhere"),
             eventLoopGroup: group, logger: TestDatabase.logger)
-        try await WorkflowFixture.run(sale, orderWrites: { _ in connections }) { workflow, redis, _ in
+        try await WorkflowFixture.run(sale, orderWrites: { _, _ in connections }) { workflow, redis, _ in
             let checkout = CheckoutTokens(redis: redis)
-            var tokens: [(shopper: String, token: String)] = []
-            for index in 0..<5 {
-                tokens.append(("shopper-\(index)", try await checkout.issue(saleID: sale.id, shopperID: "shopper-\(index)")))
-            }
+            let tokens = try await WorkflowFixture.buyers(5, of: sale, redis: redis)
             func buy(_ shopper: String, _ token: String) async -> PurchaseOutcome {
                 await workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 1, token: token, shopperID: shopper)
             }
 
-            let outcomes = await withTaskGroup(of: PurchaseOutcome.self) { group in
-                for (shopper, token) in tokens { group.addTask { await buy(shopper, token) } }
-                return await group.reduce(into: []) { $0.append($1) }
-            }
-            #expect(outcomes.count == 5)
-            for outcome in outcomes {
-                guard case .rejected(.unavailable, let detail) = outcome else {
-                    Issue.record("expected 503 unavailable, got \(outcome)")
-                    continue
-                }
-                #expect(detail.contains("the stock was released"), "\(detail)")
-            }
-            let keys = RedisKeys(saleID: sale.id)
-            #expect(try await redis.send("GET", .string(keys.stock(sale.sku))).integer == 5)
-            #expect(try await redis.send("ZCARD", .string(keys.reservations)).integer == 0)
+            let outcomes = await WorkflowFixture.buyAtOnce(tokens, of: sale, with: workflow)
+            try await WorkflowFixture.expectAllRefusedWithUnitsBack(outcomes, count: 5, of: sale, redis: redis)
             guard case .replayRejected(.unavailable, _) = await buy(tokens[0].shopper, tokens[0].token) else {
                 Issue.record("expected the 503 replayed for a token already answered")
                 return
@@ -53,7 +37,7 @@ struct PurchaseWithoutPostgresTests {
                 Issue.record("expected 503 unavailable for a new token while PostgreSQL is out of reach")
                 return
             }
-            #expect(try await redis.send("GET", .string(keys.stock(sale.sku))).integer == 5)
+            #expect(try await redis.send("GET", .string(RedisKeys(saleID: sale.id).stock(sale.sku))).integer == 5)
         }
         await connections.close()
         try await group.shutdownGracefully()

@@ -84,14 +84,15 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     }
 
     /// A failed batch. When PostgreSQL refused it, nothing was written, and it is retried order by
-    /// order so that one bad order cannot fail its neighbours; when no connection could be had,
-    /// nothing was sent, and every order fails with it (a retry would meet the same closed door).
+    /// order so that one bad order cannot fail its neighbours; when no connection could be had, or
+    /// the write waited too long for the row's lock, every order fails with it (a retry would meet
+    /// the same closed door, or wait as long again for each order).
     /// Otherwise it may have committed with its reply lost, so PostgreSQL is asked before anyone is
     /// answered: answering 503 for a committed order would give its units back in Redis and sell
     /// them twice. Returns the row's version when it is known.
     private func recover(_ batch: [Waiter], after error: any Error) async -> Int64? {
         guard OrderBatchWriter.wroteNothing(error) else { return await settle(batch, after: error) }
-        guard batch.count > 1, !(error is PostgresConnectionUnavailable) else {
+        guard batch.count > 1, !(error is PostgresConnectionUnavailable), !OrderBatchWriter.waitedTooLong(error) else {
             for waiter in batch { waiter.continuation.resume(throwing: error) }
             return nil
         }

@@ -41,6 +41,12 @@ public struct OrderBatchWriter: Sendable {
         }
     }
 
+    /// Whether PostgreSQL refused the write for waiting too long for a lock (`lock_timeout`) or
+    /// cancelled it: nothing was written, and each order of the batch alone would wait just as long.
+    public static func waitedTooLong(_ error: any Error) -> Bool {
+        ["55P03", "57014"].contains(PostgresErrorText.sqlState(error) ?? "")
+    }
+
     /// After a write whose outcome is unknown: the batch's orders that are committed, and the row's
     /// version. The row is fenced first (its version bumped under its lock), so a statement of the
     /// lost write still waiting for the lock finds its expected version gone and writes nothing, and

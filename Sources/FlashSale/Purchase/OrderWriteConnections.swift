@@ -12,7 +12,11 @@ import Synchronization
 /// statement's reply resumes the flusher without a thread hand-off. Leasing from the pool instead
 /// cost a lease and a release per batch, and each release armed an idle timer on another thread.
 /// A connection is opened on its loop's first write and reopened on the write after it closed.
-/// One that hangs (a peer that vanished without closing, a lock held for long) is closed after
+///
+/// A write that waits more than `lockTimeout` for a row lock (an operator's transaction holding
+/// the inventory row, say) is refused by PostgreSQL itself (`lock_timeout`): nothing was written, its
+/// orders are answered 503 with their units given back, and the SKUs behind it on this connection
+/// go on. A connection that hangs otherwise (a peer that vanished without closing) is closed after
 /// `statementTimeout`; the write it carried then ends without a reply, and the group commit asks
 /// PostgreSQL what became of it before answering anyone.
 ///
@@ -29,11 +33,14 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
     private let statementTimeout: TimeAmount
 
     public init(
-        database: DatabaseURL, eventLoopGroup: any EventLoopGroup, statementTimeout: TimeAmount = .seconds(10),
+        database: DatabaseURL, eventLoopGroup: any EventLoopGroup, lockTimeout: TimeAmount = .seconds(2),
+        statementTimeout: TimeAmount = .seconds(10),
         connectBackoff: (first: TimeAmount, maximum: TimeAmount) = (.milliseconds(50), .seconds(1)),
         logger: Logger
     ) {
-        let configuration = database.connectionConfiguration(applicationName: Self.applicationName)
+        var configuration = database.connectionConfiguration(applicationName: Self.applicationName)
+        configuration.options.additionalStartupParameters.append(
+            ("lock_timeout", "\(max(1, lockTimeout.nanoseconds / 1_000_000))ms"))
         lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
             Lane(
                 configuration: configuration, eventLoop: eventLoop, id: index, backoff: connectBackoff, logger: logger)
