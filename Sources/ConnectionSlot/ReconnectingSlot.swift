@@ -133,3 +133,16 @@ public final class ReconnectingSlot<Connection: Sendable>: Sendable {
         }
     }
 }
+
+extension ReconnectingSlot where Connection: AnyObject {
+    /// Stops handing out `connection` if it is the one held, so the next use opens a new one; the
+    /// caller ends the old one (after what it already carries, if it likes). True when it was held.
+    @discardableResult
+    public func retire(_ connection: Connection) -> Bool {
+        state.withLock { state in
+            guard case .connected(let held) = state, held === connection else { return false }
+            state = .idle(failures: 0, retryAt: .uptimeNanoseconds(0), lastError: nil)
+            return true
+        }
+    }
+}

@@ -128,8 +128,8 @@ struct OrderWriteConnectionsTests {
         try await server.stop()
     }
 
-    /// A write that hangs (here: on a row lock another transaction keeps) is cut off after the
-    /// statement timeout, and the group commit, unable to learn its outcome while the lock is held,
+    /// A write that hangs (here: on a row lock another transaction keeps, with `closeAfter` shorter
+    /// than the lock timeout) is cut off, and the group commit, unable to learn its outcome while the lock is held,
     /// answers that it does not know, instead of waiting as long as the lock lasts.
     @Test func aHangingWriteIsCutOffAndItsOutcomeIsNotGuessed() async throws {
         let sale = TestSale(id: "hang", sku: "a", stock: 10)
@@ -138,7 +138,7 @@ struct OrderWriteConnectionsTests {
             try await sale.createInPostgres(postgres)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let connections = OrderWriteConnections(
-                database: url, eventLoopGroup: group, statementTimeout: .milliseconds(300), logger: Self.logger)
+                database: url, eventLoopGroup: group, closeAfter: .milliseconds(300), logger: Self.logger)
             let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(connections: connections, logger: Self.logger))
             let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
             let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)

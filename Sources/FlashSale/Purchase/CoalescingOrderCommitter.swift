@@ -92,21 +92,31 @@ public final class CoalescingOrderCommitter: OrderCommitter {
     /// them twice. Returns the row's version when it is known.
     private func recover(_ batch: [Waiter], after error: any Error) async -> Int64? {
         guard OrderBatchWriter.wroteNothing(error) else { return await settle(batch, after: error) }
-        guard batch.count > 1, !(error is PostgresConnectionUnavailable), !OrderBatchWriter.waitedTooLong(error) else {
+        guard batch.count > 1, !Self.failsEveryOrder(error) else {
             for waiter in batch { waiter.continuation.resume(throwing: error) }
             return nil
         }
         var version: Int64?
-        for waiter in batch {
+        for (index, waiter) in batch.enumerated() {
             do {
                 let written = try await writer.write([waiter.order], expectedVersion: version)
                 version = written.version
                 waiter.continuation.resume(returning: written.orders[0])
+            } catch where Self.failsEveryOrder(error) {
+                // The door closed (or a lock came) halfway through: the rest would meet it too.
+                for waiter in batch[index...] { waiter.continuation.resume(throwing: error) }
+                return nil
             } catch {
                 version = await recover([waiter], after: error)
             }
         }
         return version
+    }
+
+    /// Errors that every order of a batch would meet alone as well: no connection to be had, or a
+    /// lock held past the lock timeout.
+    private static func failsEveryOrder(_ error: any Error) -> Bool {
+        error is PostgresConnectionUnavailable || OrderBatchWriter.waitedTooLong(error)
     }
 
     /// Answers a batch whose write ended without a reply from what PostgreSQL holds: the committed

@@ -13,12 +13,14 @@ import Synchronization
 /// cost a lease and a release per batch, and each release armed an idle timer on another thread.
 /// A connection is opened on its loop's first write and reopened on the write after it closed.
 ///
-/// A write that waits more than `lockTimeout` for a row lock (an operator's transaction holding
-/// the inventory row, say) is refused by PostgreSQL itself (`lock_timeout`): nothing was written, its
-/// orders are answered 503 with their units given back, and the SKUs behind it on this connection
-/// go on. A connection that hangs otherwise (a peer that vanished without closing) is closed after
-/// `statementTimeout`; the write it carried then ends without a reply, and the group commit asks
-/// PostgreSQL what became of it before answering anyone.
+/// PostgreSQL itself refuses a write that waits more than `lockTimeout` for a lock (an operator's
+/// transaction holding the inventory row, say: `lock_timeout`) or runs longer than
+/// `statementTimeout` (`statement_timeout`). Such a refusal means nothing was written: its orders
+/// are answered 503 with their units given back, and the writes queued behind it on this
+/// connection (other SKUs' batches) go on. A write still unanswered `closeAfter` after it was
+/// queued (a peer that vanished without closing, or a queue of writes each waiting out its lock)
+/// closes the connection; the writes it carried then end without a reply, and the group commit
+/// asks PostgreSQL what became of them before answering anyone.
 ///
 /// A connection that cannot be opened throws ``PostgresConnectionUnavailable``: nothing was sent.
 /// From the second failed attempt in a row the lane backs off (from `connectBackoff.first`,
@@ -30,22 +32,28 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
 
     private let lanes: [Lane]
     private let nextLane = Atomic<Int>(0)
-    private let statementTimeout: TimeAmount
+    private let closeAfter: TimeAmount
 
     public init(
         database: DatabaseURL, eventLoopGroup: any EventLoopGroup, lockTimeout: TimeAmount = .seconds(2),
-        statementTimeout: TimeAmount = .seconds(10),
+        statementTimeout: TimeAmount = .seconds(5), closeAfter: TimeAmount = .seconds(10),
         connectBackoff: (first: TimeAmount, maximum: TimeAmount) = (.milliseconds(50), .seconds(1)),
         logger: Logger
     ) {
         var configuration = database.connectionConfiguration(applicationName: Self.applicationName)
-        configuration.options.additionalStartupParameters.append(
-            ("lock_timeout", "\(max(1, lockTimeout.nanoseconds / 1_000_000))ms"))
+        configuration.options.additionalStartupParameters += [
+            ("lock_timeout", Self.milliseconds(lockTimeout)), ("statement_timeout", Self.milliseconds(statementTimeout)),
+        ]
         lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
             Lane(
                 configuration: configuration, eventLoop: eventLoop, id: index, backoff: connectBackoff, logger: logger)
         }
-        self.statementTimeout = statementTimeout
+        self.closeAfter = closeAfter
+    }
+
+    /// A duration as PostgreSQL settings take it; at least 1 ms, since 0 would turn the limit off.
+    private static func milliseconds(_ amount: TimeAmount) -> String {
+        "\(max(1, amount.nanoseconds / 1_000_000))ms"
     }
 
     /// The connection of the event loop this runs on; off an event loop, the next one in turn.
@@ -56,11 +64,19 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
             ?? lanes[Int(UInt(bitPattern: nextLane.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(lanes.count))]
         let connection = try await lane.slot.connection()
         // A timer on the loop rather than a task racing the body: this runs once per batch.
-        let timeout = connection.eventLoop.scheduleTask(in: statementTimeout) {
+        let timeout = connection.eventLoop.scheduleTask(in: closeAfter) {
             let _: EventLoopFuture<Void> = connection.close()
         }
         defer { timeout.cancel() }
-        return try await body(connection)
+        do {
+            return try await body(connection)
+        } catch where OrderBatchWriter.waitedTooLong(error) {
+            // The wait may have been the first write's prepare, and postgres-nio then keeps the
+            // error as that statement's and never prepares it again on this connection. A new
+            // connection for the next write; this one closes after the writes already queued on it.
+            if lane.slot.retire(connection) { Task { try? await connection.closeGracefully() } }
+            throw error
+        }
     }
 
     /// A lane's wait after `failures` failed connection attempts in a row. None after the first (a
