@@ -143,11 +143,16 @@ threads_cpu() {
     local pid
     for pid in "$@"; do cat /proc/"$pid"/task/*/schedstat 2>/dev/null; done | awk '{ ns += $1 } END { printf "%d", ns / 1000 }'
 }
-# servers_cpu: "SERVICE POSTGRES REDIS" CPU microseconds so far (every PostgreSQL process: backends,
-# WAL writer and the rest); a difference of two readings is what one stretch of load cost each.
+# servers_cpu: "SERVICE POSTGRES REDIS" CPU microseconds so far: the local PostgreSQL's postmaster and
+# its children (backends, WAL writer and the rest) and the local Redis, not other servers of the
+# machine (a concurrent `make test` starts its own). A difference of two readings is what one
+# stretch of load cost each; a backend that exits in between takes its share with it.
 servers_cpu() {
+    local postmaster redis
+    postmaster="$(head -n 1 .local/pg/data/postmaster.pid 2>/dev/null || true)"
+    redis="$(redis_dev INFO server | sed -nE 's/^process_id:([0-9]+).*/\1/p')"
     # shellcheck disable=SC2046
-    echo "$(service_cpu) $(threads_cpu $(pgrep -x postgres)) $(threads_cpu $(pgrep -x redis-server))"
+    echo "$(service_cpu) $(threads_cpu ${postmaster:+$postmaster $(pgrep -P "$postmaster")}) $(threads_cpu $redis)"
 }
 # measured NAME COMMAND...: runs COMMAND, keeping what it cost the service, PostgreSQL and Redis in
 # CPU microseconds (see servers_cpu), a line per call in $WORK/NAME.cpu.
@@ -204,7 +209,7 @@ paced() {
     delay="$(awk -v c="$CONNECTIONS" -v r="$target" 'BEGIN { printf "%.2f", c * 1000 / r }')"
     for attempt in 1 2 3; do
         RUN=$((RUN + 1))
-        issue_tokens "$1" "$RUN" "$(tokens_per_thread "$4" 3)"
+        issue_tokens "$1" "$RUN" "$(tokens_per_thread "$((${target%.*} * 2))" 3)"
         wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$(purchase_script "$1" "$2" "$RUN" "$delay")" \
             "http://127.0.0.1:$HTTP_PORT/" >"$WORK/$3-calibration-$attempt.txt"
         achieved="$(rate "$WORK/$3-calibration-$attempt.txt")"
@@ -215,7 +220,7 @@ paced() {
     local run median requests=0
     for run in $(seq "$PACED_RUNS"); do
         RUN=$((RUN + 1))
-        issue_tokens "$1" "$RUN" "$(tokens_per_thread "$4" "$SECONDS_PER_RUN")"
+        issue_tokens "$1" "$RUN" "$(tokens_per_thread "$((${target%.*} * 2))" "$SECONDS_PER_RUN")"
         measured "$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
             -s "$(purchase_script "$1" "$2" "$RUN" "$delay")" "http://127.0.0.1:$HTTP_PORT/" >"$WORK/$3-$run.txt"
         requests=$((requests + $(requests_in "$WORK/$3-$run.txt")))

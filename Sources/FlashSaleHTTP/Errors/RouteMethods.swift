@@ -30,7 +30,7 @@ public final class RouteMethods: Sendable {
             }
         }
         // The router answers HEAD wherever it answers GET (autoGenerateHeadEndpoints).
-        if let get = methods.firstIndex(of: .get) { methods.insert(.head, at: get + 1) }
+        if let get = methods.firstIndex(of: .get), !methods.contains(.head) { methods.insert(.head, at: get + 1) }
         return methods
     }
 
