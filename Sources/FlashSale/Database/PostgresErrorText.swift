@@ -7,7 +7,8 @@ import PostgresNIO
 /// on purpose (it may contain data); operators running migrations need it.
 public enum PostgresErrorText {
     public static func describe(_ error: any Error) -> String {
-        guard let error = unwrapped(error) as? PSQLError else { return "\(unwrapped(error))" }
+        let error = unwrapped(error)
+        guard let error = error as? PSQLError else { return "\(error)" }
         if let message = error.serverInfo?[.message] {
             let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return message + code
