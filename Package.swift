@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // hiredis does the RESP wire format (encoding commands, parsing replies); NIO does the I/O.
@@ -59,6 +60,35 @@ let package = Package(
             ],
             plugins: ["EmbedMigrations"]
         ),
+        // E-mail delivery for the worker: an HTTP provider (signed, rate-limited, behind a circuit
+        // breaker) or, with none configured, `.eml` files in a local outbox folder.
+        .target(
+            name: "FlashSaleEmail",
+            dependencies: [
+                "RedisClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // `flashsale worker`: the job queue and what its jobs do (expiry, Redis releases, e-mail),
+        // the reservation-ledger sweep and the re-priming of a Redis that lost its data.
+        .target(
+            name: "FlashSaleWorker",
+            dependencies: [
+                "FlashSale",
+                "FlashSaleEmail",
+                "RedisClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(
@@ -81,6 +111,7 @@ let package = Package(
             dependencies: [
                 "FlashSale",
                 "FlashSaleHTTP",
+                "FlashSaleWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -136,6 +167,26 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        .testTarget(
+            name: "FlashSaleEmailTests",
+            dependencies: [
+                "FlashSaleEmail", "FlashSaleTestSupport", "RedisClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "FlashSaleWorkerTests",
+            dependencies: [
+                "FlashSaleWorker", "FlashSaleEmail", "FlashSale", "FlashSaleTestSupport", "RedisClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Runs the built `flashsale` executable (make test builds it first with --build-tests).

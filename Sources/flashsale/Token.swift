@@ -16,6 +16,9 @@ struct Token: AsyncParsableCommand {
     @Option(help: "The shopper id (the token's `sub`); repeatable.")
     var shopper: [String]
 
+    @Option(help: "The shopper's e-mail address (the token's `email` claim): their order e-mails go there. With several --shopper, one per shopper in the same order, or one for all.")
+    var email: [String] = []
+
     @Option(help: "How long the token is valid: 90s, 30m, 1h, 2d, or plain seconds.")
     var ttl = "1h"
 
@@ -25,6 +28,9 @@ struct Token: AsyncParsableCommand {
     func validate() throws {
         guard !shopper.isEmpty else { throw ValidationError("--shopper is required") }
         guard !shopper.contains(where: \.isEmpty) else { throw ValidationError("--shopper must not be empty") }
+        guard email.count <= 1 || email.count == shopper.count else {
+            throw ValidationError("give one --email for all shoppers, or one per --shopper (\(shopper.count))")
+        }
         guard TimeSpan.seconds(ttl) != nil else {
             throw ValidationError("--ttl '\(ttl)' is not a duration such as 90s, 30m, 1h or 2d")
         }
@@ -37,8 +43,11 @@ struct Token: AsyncParsableCommand {
             let configuration = try FlashSaleConfiguration(
                 FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment).overridden(by: flags))
             let tokens = await ShopperTokens(secret: configuration.jwtSecret)
-            for shopperID in shopper {
-                print(try await tokens.issue(shopperID: shopperID, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
+            for (index, shopperID) in shopper.enumerated() {
+                let address = email.count == shopper.count ? email[index] : email.first
+                print(
+                    try await tokens.issue(
+                        shopperID: shopperID, email: address, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
             }
         }
     }

@@ -29,6 +29,7 @@ public struct TestSale: Sendable {
     {
         try await createInPostgres(postgres, startsInHours: startsInHours, hours: hours)
         _ = try await redis.send("SET", .string(RedisKeys(saleID: id).stock(sku)), .integer(stock))
+        try await StockPriming(redis: redis).markPrimed(saleID: id)
     }
 
     /// The sale and its item in PostgreSQL only, for tests of the write path below Redis.

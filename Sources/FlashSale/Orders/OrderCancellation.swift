@@ -37,40 +37,14 @@ public struct OrderCancellation: Sendable {
                         "the order is \(now.status.rawValue); only reserved orders can be cancelled"), nil
                 )
             }
-            try await connection.query(
-                """
-                UPDATE inventory SET available = available + \(cancelled.quantity)::int, version = version + 1
-                WHERE sale_id = \(cancelled.saleID) AND sku = \(cancelled.sku)
-                """, logger: logger)
-            let key = cancelled.reference
-            try await connection.query(
-                """
-                INSERT INTO jobs (kind, payload, dedupe_key) VALUES
-                  ('email', jsonb_build_object('order_id', \(key), 'event', 'order_cancelled'), \("email:\(key):order_cancelled")),
-                  ('redis_release', jsonb_build_object('order_id', \(key), 'sale_id', \(cancelled.saleID),
-                     'sku', \(cancelled.sku), 'shopper_id', \(cancelled.shopperID), 'quantity', \(cancelled.quantity)),
-                   \("redis_release:\(key)"))
-                ON CONFLICT (dedupe_key) DO NOTHING
-                """, logger: logger)
+            try await StockReturn.record(
+                [ReturnedUnits(cancelled)], event: "order_cancelled", on: connection, logger: logger)
             return (.order(cancelled), cancelled)
         }
-        if let order = outcome.released { await releaseInRedis(order) }
-        return outcome.answer
-    }
-
-    /// Best effort now; the pending `redis_release` job guarantees it later.
-    private func releaseInRedis(_ order: Order) async {
-        do {
-            try await reservations.release(
-                saleID: order.saleID, sku: order.sku, orderID: order.reference,
-                shopperID: order.shopperID, quantity: order.quantity)
-            try await postgres.query(
-                """
-                UPDATE jobs SET status = 'done', updated_at = now()
-                WHERE dedupe_key = \("redis_release:\(order.reference)")
-                """, logger: logger)
-        } catch {
-            logger.warning("Redis release deferred to the worker", metadata: ["error": "\(error)"])
+        if let order = outcome.released {
+            await StockReturn(postgres: postgres, reservations: reservations, logger: logger)
+                .releaseInRedis([ReturnedUnits(order)])
         }
+        return outcome.answer
     }
 }

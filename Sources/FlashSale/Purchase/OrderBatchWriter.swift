@@ -150,9 +150,9 @@ struct InsertOrderBatch: PostgresPreparedStatement {
             WHERE sale_id = $1 AND sku = $2 AND version = $4 AND available >= $3
             RETURNING version
         ), inserted AS (
-            INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by)
+            INSERT INTO orders (id, sale_id, sku, shopper_id, quantity, amount_cents, status, checkout_token, pay_by, email)
             SELECT unnest($5::uuid[]), $1, $2, unnest($6::text[]), unnest($7::bigint[])::int, unnest($8::bigint[]),
-                   'reserved', unnest($9::text[]), now() + make_interval(secs => $10)
+                   'reserved', unnest($9::text[]), now() + make_interval(secs => $10), NULLIF(unnest($11::text[]), '')
             WHERE EXISTS (SELECT 1 FROM updated)
             RETURNING id, pay_by, created_at
         ), jobs_added AS (
@@ -172,7 +172,7 @@ struct InsertOrderBatch: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         let first = batch[0]
-        var bindings = PostgresBindings(capacity: 10)
+        var bindings = PostgresBindings(capacity: 11)
         bindings.append(first.saleID)
         bindings.append(first.sku)
         bindings.append(total)
@@ -183,6 +183,8 @@ struct InsertOrderBatch: PostgresPreparedStatement {
         bindings.append(batch.map(\.amountCents))
         bindings.append(batch.map(\.checkoutToken))
         bindings.append(Double(first.paymentWindowSeconds))
+        // Empty for none: a text[] binding carries no NULLs.
+        bindings.append(batch.map { $0.email ?? "" })
         return bindings
     }
 

@@ -10,10 +10,12 @@ public struct PendingOrder: Sendable, Equatable {
     public let amountCents: Int64
     public let checkoutToken: String
     public let paymentWindowSeconds: Int64
+    /// Where the order's e-mails go (the shopper token's `email` claim); nil sends none.
+    public let email: String?
 
     public init(
         id: UUID = UUID(), saleID: String, sku: String, shopperID: String, quantity: Int64, amountCents: Int64,
-        checkoutToken: String, paymentWindowSeconds: Int64
+        checkoutToken: String, paymentWindowSeconds: Int64, email: String? = nil
     ) {
         self.id = id
         self.saleID = saleID
@@ -23,6 +25,7 @@ public struct PendingOrder: Sendable, Equatable {
         self.amountCents = amountCents
         self.checkoutToken = checkoutToken
         self.paymentWindowSeconds = paymentWindowSeconds
+        self.email = email
     }
 }
 

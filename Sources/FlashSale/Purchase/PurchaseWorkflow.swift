@@ -20,7 +20,8 @@ public struct PurchaseWorkflow: Sendable {
     }
 
     public func purchase(
-        saleID: String, sku: String, quantity: Int64, token: String, shopperID: String, now: Date = Date()
+        saleID: String, sku: String, quantity: Int64, token: String, shopperID: String, email: String? = nil,
+        now: Date = Date()
     ) async -> PurchaseOutcome {
         guard (1...Self.maximumQuantity).contains(quantity) else {
             return .rejected(.invalidRequest, detail: "quantity must be a whole number from 1 to \(Self.maximumQuantity)")
@@ -55,7 +56,7 @@ public struct PurchaseWorkflow: Sendable {
             let pending = PendingOrder(
                 saleID: saleID, sku: sku, shopperID: shopperID, quantity: quantity,
                 amountCents: item.priceCents * quantity, checkoutToken: token,
-                paymentWindowSeconds: entry.sale.paymentWindowSeconds)
+                paymentWindowSeconds: entry.sale.paymentWindowSeconds, email: email)
             return await commit(pending)
         case .soldOut: return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
         case .purchaseLimit: return .rejected(.purchaseLimit, detail: Self.detail(.purchaseLimit, sku: sku))

@@ -40,6 +40,9 @@ public struct StockReconciler: Sendable {
             report.skusCompared += skus.count
             after = last
         }
+        if mode == .repair && report.busySKUs.isEmpty {
+            try await StockPriming(redis: redis).markPrimed(saleID: saleID)
+        }
         return report
     }
 

@@ -278,6 +278,7 @@ public struct SaleSeeder: Sendable {
             if !batch.isEmpty { try await flush() }
             try await group.waitForAll()
         }
+        try await stock.markPrimed(saleID: saleID)
     }
 
     private func rejectDuplicates(on connection: PostgresConnection) async throws {

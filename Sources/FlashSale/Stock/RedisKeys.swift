@@ -18,4 +18,9 @@ public struct RedisKeys: Sendable {
     public var reservations: String { prefix + "resv" }
     /// Marks an order whose stock went back to Redis, so a release runs once.
     public func released(order: String) -> String { prefix + "released:" + order }
+    /// Set once the sale's stock and per-shopper counts are in Redis (seed, repair). Its absence on
+    /// a sale that is not over means Redis lost its data: the worker re-primes the sale.
+    public var primed: String { prefix + "primed" }
+    /// Held by the one worker re-priming the sale.
+    public var priming: String { prefix + "priming" }
 }

@@ -54,6 +54,12 @@ public struct StockPriming: Sendable {
         return index == 0 ? nil : amounts[Int(index) - 1].sku
     }
 
+    /// Records that the sale's stock and counts are in Redis: a Redis that loses its data loses this
+    /// too, and the worker re-primes a sale that is not over and lacks it.
+    public func markPrimed(saleID: String) async throws {
+        _ = try await redis.send("SET", .string(RedisKeys(saleID: saleID).primed), "1")
+    }
+
     public func remove(saleID: String, skus: [String]) async throws {
         let keys = RedisKeys(saleID: saleID)
         for batch in skus.batches(of: Self.batchSize) {

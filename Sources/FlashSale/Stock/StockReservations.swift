@@ -79,6 +79,15 @@ public struct StockReservations: Sendable {
         }
     }
 
+    /// ``finalize(saleID:token:body:onFailure:)`` awaited: the ledger sweep finishing a committed
+    /// order the purchase path could not.
+    public func finalize(saleID: String, token: String, body: [UInt8]) async throws {
+        let keys = RedisKeys(saleID: saleID)
+        _ = try await redis.run(
+            StockScripts.finalize, keys: [.string(keys.idempotency(token)), .string(keys.reservations)],
+            arguments: [.bytes(body), .string(token)], affinity: Self.affinity(token))
+    }
+
     /// The order did not commit: give back the units and the shopper's count (once).
     @discardableResult
     public func compensate(saleID: String, sku: String, token: String, shopperID: String, quantity: Int64)

@@ -7,10 +7,13 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the authentication middleware on shopper routes.
     public var shopperID: String?
+    /// The shopper token's `email` claim, if it had a plausible one.
+    public var shopperEmail: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         shopperID = nil
+        shopperEmail = nil
     }
 
     /// The authenticated shopper; only routes behind the authentication middleware call this.

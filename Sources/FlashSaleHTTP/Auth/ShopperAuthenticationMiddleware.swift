@@ -12,11 +12,12 @@ struct ShopperAuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], let token = Self.bearerToken(header) else {
             throw Problem.unauthorized("send Authorization: Bearer <token>")
         }
-        guard let shopperID = await tokens.shopperID(from: token) else {
+        guard let shopper = await tokens.shopper(from: token) else {
             throw Problem.unauthorized("the bearer token is malformed, wrongly signed or expired")
         }
         var context = context
-        context.shopperID = shopperID
+        context.shopperID = shopper.id
+        context.shopperEmail = shopper.email
         return try await next(request, context)
     }
 

@@ -2,11 +2,19 @@ import Foundation
 import JWTKit
 import Synchronization
 
+/// Who a shopper token names: the `sub` claim, and where their order e-mails go (the optional
+/// `email` claim), kept with each order they place.
+public struct Shopper: Sendable, Equatable {
+    public let id: String
+    public let email: String?
+}
+
 /// Shopper identity: HS256 JWTs whose `sub` is the shopper id and whose `exp` is checked.
 public final class ShopperTokens: Sendable {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
+        var email: String?
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
             try exp.verifyNotExpired()
@@ -16,7 +24,7 @@ public final class ShopperTokens: Sendable {
     private let keys: JWTKeyCollection
     /// Shoppers send the same JWT with every request of a sale (token, order, pay); remembering the
     /// verdict for a verified token until its own expiry spares the HMAC and the JSON decoding.
-    private let verified = Mutex<[String: (shopperID: String, expires: Date)]>([:])
+    private let verified = Mutex<[String: (shopper: Shopper, expires: Date)]>([:])
     static let verifiedCacheLimit = 100_000
 
     /// The first segment of the tokens ``issue(shopperID:lifetime:)`` signs: their header.
@@ -29,27 +37,45 @@ public final class ShopperTokens: Sendable {
         issuedHeader = sample.map { String($0.prefix { $0 != "." }) } ?? ""
     }
 
-    /// A signed token for `shopperID`, valid for `lifetime`.
-    public func issue(shopperID: String, lifetime: Duration) async throws -> String {
+    /// A signed token for `shopperID`, valid for `lifetime`, with an `email` claim when given.
+    public func issue(shopperID: String, email: String? = nil, lifetime: Duration) async throws -> String {
         let expiry = Date().addingTimeInterval(Double(lifetime.components.seconds))
-        return try await keys.sign(Claims(sub: SubjectClaim(value: shopperID), exp: ExpirationClaim(value: expiry)))
+        return try await keys.sign(
+            Claims(sub: SubjectClaim(value: shopperID), exp: ExpirationClaim(value: expiry), email: email))
     }
 
     /// The shopper id of a valid, unexpired token; nil for anything else.
     public func shopperID(from token: String) async -> String? {
+        await shopper(from: token)?.id
+    }
+
+    /// The shopper a valid, unexpired token names; nil for anything else. An `email` claim that is
+    /// not a plausible address is ignored (no e-mails), not a reason to refuse the shopper.
+    public func shopper(from token: String) async -> Shopper? {
         let now = Date()
-        if let known = verified.withLock({ $0[token] }), known.expires > now { return known.shopperID }
+        if let known = verified.withLock({ $0[token] }), known.expires > now { return known.shopper }
         guard Self.headerNamesHS256(token, issuedHeader: issuedHeader),
             let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty
         else {
             return nil
         }
+        let shopper = Shopper(id: claims.sub.value, email: claims.email.flatMap(Self.plausibleAddress))
         verified.withLock { cache in
             // Crude but bounded: start over rather than track recency.
             if cache.count >= Self.verifiedCacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[token] = (claims.sub.value, claims.exp.value)
+            cache[token] = (shopper, claims.exp.value)
         }
-        return claims.sub.value
+        return shopper
+    }
+
+    /// `local@domain`, at most 254 bytes, no spaces, control characters or angle brackets (it goes
+    /// into a message header as it is).
+    static func plausibleAddress(_ text: String) -> String? {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0 == "<" || $0 == ">" || $0 == "," || $0.value == 0x7F })
+        else { return nil }
+        return text
     }
 
     private struct Header: Decodable {

@@ -33,7 +33,8 @@ struct OrderRoutes {
             let body = try await RequestBody.decode(
                 OrderRequest.self, from: request, context: context, fastPath: OrderRequest.init(commonShape:))
             let outcome = await workflow.purchase(
-                saleID: saleID, sku: body.sku, quantity: body.quantity, token: token, shopperID: shopperID)
+                saleID: saleID, sku: body.sku, quantity: body.quantity, token: token, shopperID: shopperID,
+                email: context.shopperEmail)
             return try PurchaseResponse.make(outcome)
         }
         router.get("/v1/orders/:order_id") { _, context in

@@ -1,0 +1,22 @@
+/// Delivers e-mails: an HTTP provider, or a local outbox folder when none is configured.
+public protocol EmailSender: Sendable {
+    /// Returns once the provider accepted the message. Throws ``EmailDeliveryError`` for an answer
+    /// the worker should act on (retry later, or give up); any other error is retried.
+    func send(_ message: EmailMessage) async throws
+}
+
+public enum EmailDeliveryError: Error, Equatable, CustomStringConvertible {
+    /// Worth trying again: a 5xx, a 429, a timeout, a connection refused. `retryAfter` is what the
+    /// provider asked for (its `Retry-After`), if anything.
+    case retryable(String, retryAfter: Duration?)
+    /// The provider refused the message itself (a 4xx other than 429): retrying cannot help.
+    case permanent(String)
+
+    public var description: String {
+        switch self {
+        case .retryable(let reason, let after):
+            after.map { "\(reason) (retry after \($0))" } ?? reason
+        case .permanent(let reason): reason
+        }
+    }
+}

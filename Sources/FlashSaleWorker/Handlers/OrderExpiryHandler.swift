@@ -1,0 +1,79 @@
+import FlashSale
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `order_expiry`, due at the order's `pay_by`: a still-reserved order becomes `expired`, its units
+/// go back to PostgreSQL in the same transaction and to Redis once, and its e-mail is enqueued.
+/// A whole batch is one transaction. The state change is conditional (`status = 'reserved'`, `pay_by`
+/// passed), so a pay racing the expiry has exactly one winner: a pay that commits first leaves
+/// nothing to expire, and one that comes after finds the order expired (409 order_expired).
+public struct OrderExpiryHandler: JobHandler {
+    public let kind = "order_expiry"
+    let postgres: PostgresClient
+    let stockReturn: StockReturn
+    let logger: Logger
+
+    public init(postgres: PostgresClient, reservations: StockReservations, logger: Logger) {
+        self.postgres = postgres
+        stockReturn = StockReturn(postgres: postgres, reservations: reservations, logger: logger)
+        self.logger = logger
+    }
+
+    struct Payload: Decodable {
+        let order_id: UUID
+    }
+
+    public func run(_ jobs: [LeasedJob]) async -> [JobOutcome] {
+        var outcomes = [JobOutcome](repeating: .done, count: jobs.count)
+        var ids: [UUID] = []
+        var index: [UUID: Int] = [:]
+        for (position, job) in jobs.enumerated() {
+            do {
+                let id = try job.decode(Payload.self).order_id
+                ids.append(id)
+                index[id] = position
+            } catch {
+                outcomes[position] = .dead("\(error)")
+            }
+        }
+        guard !ids.isEmpty else { return outcomes }
+        do {
+            let (expired, notDue) = try await expire(ids)
+            for (id, wait) in notDue { if let position = index[id] { outcomes[position] = .postponed(wait) } }
+            await stockReturn.releaseInRedis(expired)
+        } catch {
+            let reason = PostgresErrorText.describe(error)
+            for id in ids { if let position = index[id] { outcomes[position] = .failed(reason) } }
+        }
+        return outcomes
+    }
+
+    /// The orders it expired, and those still reserved whose `pay_by` has not come yet, with how long to wait.
+    func expire(_ ids: [UUID]) async throws -> (expired: [ReturnedUnits], notDue: [(UUID, Duration)]) {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let expired = try await connection.query(
+                """
+                UPDATE orders SET status = 'expired', version = version + 1, updated_at = now()
+                WHERE id = ANY(\(ids)) AND status = 'reserved' AND pay_by <= now()
+                RETURNING id, sale_id, sku, shopper_id, quantity::bigint
+                """, logger: logger
+            ).decode((UUID, String, String, String, Int64).self).collectAll().map {
+                ReturnedUnits(orderID: $0.0.uuidString.lowercased(), saleID: $0.1, sku: $0.2, shopperID: $0.3, quantity: $0.4)
+            }
+            try await StockReturn.record(expired, event: "order_expired", on: connection, logger: logger)
+            var notDue: [(UUID, Duration)] = []
+            if expired.count < ids.count {
+                let done = Set(expired.map(\.orderID))
+                let rest = ids.filter { !done.contains($0.uuidString.lowercased()) }
+                notDue = try await connection.query(
+                    """
+                    SELECT id, extract(epoch FROM pay_by - now())::float8 FROM orders
+                    WHERE id = ANY(\(rest)) AND status = 'reserved' AND pay_by > now()
+                    """, logger: logger
+                ).decode((UUID, Double).self).collectAll().map { ($0.0, .milliseconds(Int64($0.1 * 1000) + 1)) }
+            }
+            return (expired, notDue)
+        }
+    }
+}
