@@ -112,7 +112,9 @@ let package = Package(
                 "FlashSale",
                 "FlashSaleHTTP",
                 "FlashSaleWorker",
+                "FlashSaleEmail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // `make bench`: drives the purchase-shaped Lua script through our client (release build).
@@ -132,6 +134,7 @@ let package = Package(
                 "RedisClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/Support"
         ),

@@ -2,8 +2,7 @@ import Synchronization
 
 /// Puts a ``CircuitBreaker`` in front of another sender (the HTTP provider).
 ///
-/// While the breaker is open, `send` throws `.retryable("circuit open …", retryAfter: remaining
-/// cool-down)` at once, without calling the provider: the job is rescheduled rather than spending
+/// While the breaker is open, `send` throws `.circuitOpen(retryAfter: remaining cool-down)`` at once, without calling the provider: the job is rescheduled rather than spending
 /// a request timeout on a provider known to be down.
 ///
 /// What counts as a failure: `.retryable` errors and errors of unknown kind (timeouts, refused
@@ -41,7 +40,7 @@ public final class BreakerGuardedSender: EmailSender {
         case .allowed(let granted):
             ticket = granted
         case .rejected(let wait):
-            throw EmailDeliveryError.retryable("circuit open: the provider keeps failing", retryAfter: wait)
+            throw EmailDeliveryError.circuitOpen(retryAfter: wait)
         }
         let outcome: CircuitBreaker.Outcome
         do {

@@ -11,12 +11,16 @@ public enum EmailDeliveryError: Error, Equatable, CustomStringConvertible {
     case retryable(String, retryAfter: Duration?)
     /// The provider refused the message itself (a 4xx other than 429): retrying cannot help.
     case permanent(String)
+    /// Not sent at all: the provider's circuit breaker is open. Not an attempt of the message's,
+    /// so the job is put off by `retryAfter` without using up one of its tries.
+    case circuitOpen(retryAfter: Duration)
 
     public var description: String {
         switch self {
         case .retryable(let reason, let after):
             after.map { "\(reason) (retry after \($0))" } ?? reason
         case .permanent(let reason): reason
+        case .circuitOpen(let after): "circuit open: the provider keeps failing (retry after \(after))"
         }
     }
 }

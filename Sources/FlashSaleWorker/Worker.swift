@@ -17,7 +17,9 @@ public final class Worker: Service, Sendable {
         public var lanes: [Lane] = [
             Lane(kind: "order_expiry", loops: 2, batch: 100),
             Lane(kind: "redis_release", loops: 1, batch: 100),
-            Lane(kind: "email", loops: 1, batch: 32),
+            // A batch is one round of the handler's concurrency, so it ends well within its lease
+            // even when every send waits for a permit and then times out.
+            Lane(kind: "email", loops: 2, batch: 8),
             Lane(kind: "noop", loops: 4, batch: 100),
         ]
         /// How long an idle loop waits before asking again.

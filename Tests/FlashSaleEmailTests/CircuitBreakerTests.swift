@@ -139,7 +139,7 @@ final class ScriptedSender: EmailSender {
         #expect(sender.state == .open)
 
         clock.advance(.seconds(10))
-        await #expect(throws: EmailDeliveryError.retryable("circuit open: the provider keeps failing", retryAfter: .seconds(20))) {
+        await #expect(throws: EmailDeliveryError.circuitOpen(retryAfter: .seconds(20))) {
             try await sender.send(message)
         }
         #expect(inner.calls == 3)  // the provider was not called

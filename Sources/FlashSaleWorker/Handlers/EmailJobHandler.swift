@@ -58,6 +58,7 @@ public struct EmailJobHandler: SingleJobHandler {
             switch error {
             case .retryable(let reason, let after): throw JobFailure.retry(reason, after: after)
             case .permanent(let reason): throw JobFailure.permanent(reason)
+            case .circuitOpen(let after): return .postponed(after)
             }
         }
         metrics.emailSent()

@@ -7,23 +7,23 @@ import Synchronization
 /// A stand-in for the e-mail provider's HTTP API on 127.0.0.1 (a port of its own): records every
 /// request it receives and answers as scripted (500 then 200, always 400, 429 with Retry-After, or
 /// never), so tests see exactly what a real provider would see.
-final class LocalEmailProvider: Sendable {
+public final class LocalEmailProvider: Sendable {
     /// One request as received.
-    struct Receipt: Sendable {
-        let receivedAt: ContinuousClock.Instant
-        let method: HTTPMethod
-        let uri: String
-        let headers: HTTPHeaders
-        let body: [UInt8]
+    public struct Receipt: Sendable {
+        public let receivedAt: ContinuousClock.Instant
+        public let method: HTTPMethod
+        public let uri: String
+        public let headers: HTTPHeaders
+        public let body: [UInt8]
     }
 
     /// How to answer one request.
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         case status(Int, headers: [(String, String)] = [], body: String = "")
         /// Read the request, never answer (a hung provider).
         case hang
 
-        static let ok = Reply.status(200, headers: [("Content-Type", "application/json")], body: #"{"status":"queued"}"#)
+        public static let ok = Reply.status(200, headers: [("Content-Type", "application/json")], body: #"{"status":"queued"}"#)
     }
 
     private struct State {
@@ -39,7 +39,7 @@ final class LocalEmailProvider: Sendable {
     /// - Parameters:
     ///   - script: the answers to the first requests, in order;
     ///   - then: the answer to every request after them.
-    init(script: [Reply] = [], then fallback: Reply = .ok) {
+    public init(script: [Reply] = [], then fallback: Reply = .ok) {
         state.withLock {
             $0.script = script
             $0.fallback = fallback
@@ -47,7 +47,7 @@ final class LocalEmailProvider: Sendable {
     }
 
     /// Starts listening on a free port; `url` is then valid.
-    func start() async throws {
+    public func start() async throws {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [self] child in
@@ -61,12 +61,12 @@ final class LocalEmailProvider: Sendable {
         serverChannel.withLock { $0 = channel }
     }
 
-    var port: Int { serverChannel.withLock { $0?.localAddress?.port ?? 0 } }
-    var url: String { "http://127.0.0.1:\(port)/v1/messages" }
-    var receipts: [Receipt] { state.withLock { $0.receipts } }
+    public var port: Int { serverChannel.withLock { $0?.localAddress?.port ?? 0 } }
+    public var url: String { "http://127.0.0.1:\(port)/v1/messages" }
+    public var receipts: [Receipt] { state.withLock { $0.receipts } }
 
     /// Closes the listener and every connection (hung ones included).
-    func stop() async {
+    public func stop() async {
         let (server, connections) = (
             serverChannel.withLock { $0 }, state.withLock { $0.connections }
         )
