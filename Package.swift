@@ -195,7 +195,10 @@ let package = Package(
         // Runs the built `flashsale` executable (make test builds it first with --build-tests).
         .testTarget(
             name: "FlashSaleCLITests",
-            dependencies: ["FlashSale", "FlashSaleHTTP", "FlashSaleTestSupport"]
+            dependencies: [
+                "FlashSale", "FlashSaleHTTP", "FlashSaleTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -232,7 +232,9 @@ struct SeedCommandTests {
             #expect(try await stores.count("inventory") == 100_000)
             #expect(try await stores.redisStock("big", "sku-000001") == 100)
             #expect(try await stores.redisStock("big", "sku-100000") == 100)
-            #expect(try await stores.redisKeyCount() == 100_000)
+            // Every stock key, and the marker that the sale is primed.
+            #expect(try await stores.redisKeyCount() == 100_001)
+            #expect(try await stores.redis.send("EXISTS", .string(RedisKeys(saleID: "big").primed)).integer == 1)
         }
     }
 }
