@@ -50,7 +50,7 @@ public final class EmailRateLimiter: Sendable {
         /// Added to the one-second window: sends are spaced as if a second lasted this much longer.
         public var windowMargin: Duration
 
-        public init(perSecond: Int = 50, burst: Int = 50, quotas: [Quota] = [], windowMargin: Duration = .milliseconds(100)) {
+        public init(perSecond: Int = 50, burst: Int = 50, quotas: [Quota] = [], windowMargin: Duration = .milliseconds(250)) {
             precondition(perSecond >= 1 && burst >= 1 && windowMargin >= .zero)
             self.perSecond = perSecond
             self.burst = burst

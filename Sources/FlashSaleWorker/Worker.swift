@@ -22,8 +22,10 @@ public final class Worker: Service, Sendable {
             Lane(kind: "email", loops: 2, batch: 8),
             Lane(kind: "noop", loops: 4, batch: 100),
         ]
-        /// How long an idle loop waits before asking again.
-        public var idlePoll: Duration = .milliseconds(200)
+        /// How long an idle loop waits before asking again: the first wait, doubling while the
+        /// lane stays empty up to the longest.
+        public var idlePoll: Duration = .milliseconds(100)
+        public var longestIdlePoll: Duration = .seconds(1)
         public var sweepInterval: Duration = .seconds(5)
         public var ledgerAge: Duration = .seconds(30)
         public var reprimeInterval: Duration = .seconds(2)
@@ -111,13 +113,16 @@ public final class Worker: Service, Sendable {
 
     private func leaseLoop(kind: String?, batch: Int, idle: Duration? = nil) async {
         let known = settings.lanes.map(\.kind)
+        var wait = idle ?? settings.idlePoll
         while !isStopping {
             do {
                 let jobs = try await queue.lease(limit: batch, kind: kind, excluding: known)
                 if jobs.isEmpty {
-                    await pause(idle ?? settings.idlePoll)
+                    await pause(wait)
+                    wait = idle ?? min(wait * 2, max(settings.longestIdlePoll, settings.idlePoll))
                     continue
                 }
+                wait = idle ?? settings.idlePoll
                 let handler = kind.flatMap { handlers[$0] } ?? UnknownKindHandler(kind: kind ?? "?")
                 let outcomes = await handler.run(jobs)
                 let now = Date()

@@ -167,8 +167,8 @@ struct PayAndCancelTests {
                 "SELECT kind, status FROM jobs WHERE payload->>'order_id' = \(id) AND kind <> 'order_expiry' ORDER BY kind",
                 logger: PurchaseHarness.logger
             ).decode((String, String).self).collectAll()
-            #expect(jobs.map(\.0) == ["email", "email", "redis_release"])
-            #expect(jobs.last?.1 == "done")
+            // The reserved and cancelled e-mails; the Redis release was done right away, its job deleted.
+            #expect(jobs.map(\.0) == ["email", "email"])
 
             #expect(try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "quinn").status == 404)
         }

@@ -93,7 +93,7 @@ import Testing
         }
     }
 
-    /// 2,000 e-mails at 50 per second (the default): about 40 s, and no one-second window at the
+    /// 2,000 e-mails at 50 per second (the default): about 50 s, and no one-second window at the
     /// provider, by its own receipt times, ever holds more than 50.
     @Test func twoThousandEmailsNeverArriveFasterThanTheLimit() async throws {
         let provider = LocalEmailProvider()

@@ -49,6 +49,7 @@ struct WorkerFixture: Sendable {
     static var quickSettings: Worker.Settings {
         var settings = Worker.Settings()
         settings.idlePoll = .milliseconds(20)
+        settings.longestIdlePoll = .milliseconds(100)
         settings.sweepInterval = .milliseconds(200)
         settings.ledgerAge = .seconds(1)
         settings.reprimeInterval = .milliseconds(200)

@@ -42,7 +42,8 @@ public struct StockReturn: Sendable {
 
     /// Inside the transaction that cancelled or expired the orders: their units back into
     /// `available` (rows locked in key order, so two of these never deadlock), and for each order
-    /// its Redis release and its e-mail (`event`) as jobs.
+    /// its Redis release and its e-mail (`event`) as jobs. The release is due a little later: the
+    /// attempt right after the commit nearly always does it, and then deletes the job unrun.
     public static func record(
         _ returned: [ReturnedUnits], event: String, on connection: PostgresConnection, logger: Logger
     ) async throws {
@@ -67,13 +68,13 @@ public struct StockReturn: Sendable {
             """, logger: logger)
         try await connection.query(
             """
-            INSERT INTO jobs (kind, payload, dedupe_key)
-            SELECT 'email', jsonb_build_object('order_id', o, 'event', \(event)), 'email:' || o || ':' || \(event)
+            INSERT INTO jobs (kind, payload, dedupe_key, run_at)
+            SELECT 'email', jsonb_build_object('order_id', o, 'event', \(event)), 'email:' || o || ':' || \(event), now()
             FROM unnest(\(returned.map(\.orderID))::text[]) AS o
             UNION ALL
             SELECT 'redis_release',
                    jsonb_build_object('order_id', o, 'sale_id', s, 'sku', k, 'shopper_id', h, 'quantity', q),
-                   'redis_release:' || o
+                   'redis_release:' || o, now() + interval '10 seconds'
             FROM unnest(\(returned.map(\.orderID))::text[], \(returned.map(\.saleID))::text[], \(returned.map(\.sku))::text[],
                         \(returned.map(\.shopperID))::text[], \(returned.map(\.quantity))::bigint[]) AS r(o, s, k, h, q)
             ON CONFLICT (dedupe_key) DO NOTHING
@@ -81,7 +82,7 @@ public struct StockReturn: Sendable {
     }
 
     /// After the commit: the units back in Redis (once per order: the release marker), and the jobs
-    /// that would have done it marked done. Best effort: what fails here, the jobs do later.
+    /// that would have done it deleted. Best effort: what fails here, the jobs do later.
     public func releaseInRedis(_ returned: [ReturnedUnits]) async {
         let released = await withTaskGroup(of: String?.self) { group in
             for order in returned {
@@ -102,11 +103,11 @@ public struct StockReturn: Sendable {
         guard !released.isEmpty else { return }
         do {
             try await postgres.query(
-                "UPDATE jobs SET status = 'done', updated_at = now() WHERE dedupe_key = ANY(\(released)) AND status = 'pending'",
+                "DELETE FROM jobs WHERE dedupe_key = ANY(\(released)) AND status = 'pending'",
                 logger: logger)
         } catch {
             // The jobs run once more and find the release markers: nothing is given back twice.
-            logger.warning("Redis releases not marked done", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+            logger.warning("Redis release jobs not deleted", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
     }
 }
