@@ -17,4 +17,21 @@ enum AppLogger {
         logger.logLevel = parsed
         return logger
     }
+
+    /// Runs a long-lived process (`serve`, `worker`) logging through a ``BackgroundLogStream``,
+    /// once PostgreSQL answered; whatever it logged is out before it reports a failure or exits.
+    static func runningService(
+        _ label: String, database: DatabaseURL, _ body: (Logger) async throws -> Void
+    ) async throws {
+        let output = BackgroundLogStream()
+        let logger = try make(label, output: output)
+        do {
+            try await DatabaseProbe.check(database, logger: logger)
+            try await body(logger)
+        } catch {
+            await output.flush()
+            throw error
+        }
+        await output.flush()
+    }
 }

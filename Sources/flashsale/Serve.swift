@@ -28,18 +28,10 @@ struct Serve: AsyncParsableCommand {
                 overrides.jwtSecret = jwtSecret
             }
             let migrations = try connection.migrations()
-            let output = BackgroundLogStream()
-            let logger = try AppLogger.make("flashsale", output: output)
-            // Whatever the service logged is out before the process reports a failure or exits.
-            do {
-                try await DatabaseProbe.check(configuration.database, logger: logger)
+            try await AppLogger.runningService("flashsale", database: configuration.database) { logger in
                 let app = await buildApplication(configuration: configuration, migrations: migrations, logger: logger)
                 try await app.runService()
-            } catch {
-                await output.flush()
-                throw error
             }
-            await output.flush()
         }
     }
 }

@@ -76,19 +76,12 @@ struct WorkerCommand: AsyncParsableCommand {
                     "configuration error: WORKER_METRICS_PORT: '\(portText)' is not a port from 0 to 65535", exitCode: 2)
             }
 
-            let output = BackgroundLogStream()
-            let logger = try AppLogger.make("flashsale.worker", output: output)
             _ = PrometheusMetrics.registry
-            do {
-                try await DatabaseProbe.check(configuration.database, logger: logger)
+            try await AppLogger.runningService("flashsale.worker", database: configuration.database) { logger in
                 try await Self.serve(
                     configuration: configuration, email: email, settings: settings, metricsHost: host, metricsPort: port,
                     logger: logger)
-            } catch {
-                await output.flush()
-                throw error
             }
-            await output.flush()
         }
     }
 

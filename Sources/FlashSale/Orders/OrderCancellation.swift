@@ -11,12 +11,12 @@ import PostgresNIO
 /// back once, so a client adding up its answers arrives at the stock.
 public struct OrderCancellation: Sendable {
     let postgres: PostgresClient
-    let reservations: StockReservations
+    let stockReturn: StockReturn
     let logger: Logger
 
     public init(postgres: PostgresClient, reservations: StockReservations, logger: Logger) {
         self.postgres = postgres
-        self.reservations = reservations
+        stockReturn = StockReturn(postgres: postgres, reservations: reservations, logger: logger)
         self.logger = logger
     }
 
@@ -42,8 +42,7 @@ public struct OrderCancellation: Sendable {
             return (.order(cancelled), cancelled)
         }
         if let order = outcome.released {
-            await StockReturn(postgres: postgres, reservations: reservations, logger: logger)
-                .releaseInRedis([ReturnedUnits(order)])
+            await stockReturn.releaseInRedis([ReturnedUnits(order)])
         }
         return outcome.answer
     }
