@@ -169,6 +169,10 @@ struct PayAndCancelTests {
             ).decode((String, String).self).collectAll()
             // The reserved and cancelled e-mails; the Redis release was done right away, its job deleted.
             #expect(jobs.map(\.0) == ["email", "email"])
+            let address = try await harness.postgres.query(
+                "SELECT email FROM orders WHERE id = \(UUID(uuidString: id)!)", logger: PurchaseHarness.logger
+            ).decode(String?.self).collectAll()
+            #expect(address == ["pat@example.com"], "the token's email claim is kept with the order")
 
             #expect(try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "quinn").status == 404)
         }

@@ -74,8 +74,9 @@ struct PurchaseHarness: Sendable {
         }
     }
 
+    /// A shopper token whose `email` claim is `<shopper>@example.com`, as a real sign-in would carry.
     func bearer(_ shopper: String) async throws -> String {
-        try await tokens.issue(shopperID: shopper, lifetime: .seconds(3600))
+        try await tokens.issue(shopperID: shopper, email: "\(shopper)@example.com", lifetime: .seconds(3600))
     }
 
     func request(

@@ -42,7 +42,7 @@ public struct StockReturn: Sendable {
 
     /// Inside the transaction that cancelled or expired the orders: their units back into
     /// `available` (rows locked in key order, so two of these never deadlock), and for each order
-    /// its Redis release and its e-mail (`event`) as jobs. The release is due a little later: the
+    /// its Redis release and, when the order has an address, its e-mail (`event`) as jobs. The release is due a little later: the
     /// attempt right after the commit nearly always does it, and then deletes the job unrun.
     public static func record(
         _ returned: [ReturnedUnits], event: String, on connection: PostgresConnection, logger: Logger
@@ -71,6 +71,7 @@ public struct StockReturn: Sendable {
             INSERT INTO jobs (kind, payload, dedupe_key, run_at)
             SELECT 'email', jsonb_build_object('order_id', o, 'event', \(event)), 'email:' || o || ':' || \(event), now()
             FROM unnest(\(returned.map(\.orderID))::text[]) AS o
+            WHERE EXISTS (SELECT 1 FROM orders WHERE id = o::uuid AND email IS NOT NULL)
             UNION ALL
             SELECT 'redis_release',
                    jsonb_build_object('order_id', o, 'sale_id', s, 'sku', k, 'shopper_id', h, 'quantity', q),

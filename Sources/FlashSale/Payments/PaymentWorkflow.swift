@@ -76,8 +76,9 @@ public struct PaymentWorkflow: Sendable {
                 try await connection.query(
                     """
                     INSERT INTO jobs (kind, payload, dedupe_key)
-                    VALUES ('email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
-                            \("email:\(order.reference):order_paid"))
+                    SELECT 'email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
+                           \("email:\(order.reference):order_paid")
+                    WHERE EXISTS (SELECT 1 FROM orders WHERE id = \(order.id) AND email IS NOT NULL)
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, logger: logger)
             }

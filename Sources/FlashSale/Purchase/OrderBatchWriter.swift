@@ -154,13 +154,13 @@ struct InsertOrderBatch: PostgresPreparedStatement {
             SELECT unnest($5::uuid[]), $1, $2, unnest($6::text[]), unnest($7::bigint[])::int, unnest($8::bigint[]),
                    'reserved', unnest($9::text[]), now() + make_interval(secs => $10), NULLIF(unnest($11::text[]), '')
             WHERE EXISTS (SELECT 1 FROM updated)
-            RETURNING id, pay_by, created_at
+            RETURNING id, pay_by, created_at, email
         ), jobs_added AS (
             INSERT INTO jobs (kind, payload, dedupe_key, run_at)
             SELECT 'order_expiry', jsonb_build_object('order_id', id), 'order_expiry:' || id, pay_by FROM inserted
             UNION ALL
             SELECT 'email', jsonb_build_object('order_id', id, 'event', 'order_reserved'),
-                   'email:' || id || ':order_reserved', now() FROM inserted
+                   'email:' || id || ':order_reserved', now() FROM inserted WHERE email IS NOT NULL
         )
         SELECT id, pay_by, created_at, (SELECT version FROM updated) FROM inserted
         """
