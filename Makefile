@@ -15,6 +15,8 @@ export FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT
 HTTP_HOST  ?= 127.0.0.1
 HTTP_PORT  ?= 8080
 JWT_SECRET ?= dev-only-secret-change-me-in-production
+WORKER_METRICS_PORT ?= 9091
+EMAIL_OUTBOX_DIR ?= $(CURDIR)/.local/outbox
 # Deliberately not named DATABASE_URL/REDIS_URL so that a value exported in
 # your shell for something else is never picked up (tests write to these).
 DEV_DATABASE_URL  ?= postgres://flashsale@127.0.0.1:$(FLASHSALE_PG_PORT)/flashsale
@@ -29,15 +31,20 @@ DEV_ENV  := DATABASE_URL='$(DEV_DATABASE_URL)' REDIS_URL='$(DEV_REDIS_URL)' \
 help: ## list the targets (default)
 	@echo "usage: make <target> [VAR=value ...]"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
-	@echo "variables: HTTP_HOST HTTP_PORT JWT_SECRET FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT"
+	@echo "variables: HTTP_HOST HTTP_PORT JWT_SECRET WORKER_METRICS_PORT EMAIL_OUTBOX_DIR FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT"
 	@echo "           DEV_DATABASE_URL DEV_REDIS_URL TEST_DATABASE_URL TEST_REDIS_URL"
 
-run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, serve on HTTP_HOST:HTTP_PORT
+run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, run the worker and serve on HTTP_HOST:HTTP_PORT
 	$(SERVICES) start
 	swift build -c release --product flashsale
 	env $(DEV_ENV) .build/release/flashsale migrate
 	env $(DEV_ENV) .build/release/flashsale seed --demo
-	exec env $(DEV_ENV) .build/release/flashsale serve
+	@# The worker beside the service (metrics on WORKER_METRICS_PORT, e-mails as .eml files in
+	@# .local/outbox); Ctrl-C stops both, and so does the service ending.
+	env $(DEV_ENV) WORKER_METRICS_PORT='$(WORKER_METRICS_PORT)' EMAIL_OUTBOX_DIR='$(EMAIL_OUTBOX_DIR)' \
+	    .build/release/flashsale worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null || true' EXIT; \
+	env $(DEV_ENV) .build/release/flashsale serve
 
 test: ## start PostgreSQL+Redis, build and run the test suite
 	@started=$$(date +%s); \
@@ -52,11 +59,12 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## release-build benchmarks: Redis client, hot-SKU order writes, purchases over HTTP (rates, p99, memory), seeding 1M SKUs
+bench: ## release-build benchmarks: Redis client, hot-SKU order writes, worker jobs/expiry, purchases over HTTP (rates, p99, memory), seeding 1M SKUs
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh
 	scripts/bench-orders.sh
+	scripts/bench-worker.sh
 	scripts/bench-http.sh
 	scripts/bench-seed.sh
 

@@ -56,6 +56,8 @@ public final class Worker: Service, Sendable {
     let postgres: PostgresClient
     let logger: Logger
     private let stopping = Atomic<Bool>(false)
+    /// Kinds the queue gauges report: every lane's, and any other seen since the start.
+    private let gaugedKinds: Mutex<Set<String>>
 
     public init(
         settings: Settings, postgres: PostgresClient, redis: RedisClient, handlers: [any JobHandler],
@@ -69,6 +71,7 @@ public final class Worker: Service, Sendable {
         repriming = StockRepriming(postgres: postgres, redis: redis, owner: queue.owner, logger: logger)
         self.metrics = metrics
         self.logger = logger
+        gaugedKinds = Mutex(Set(settings.lanes.map(\.kind)))
     }
 
     /// The handlers of every kind the service writes, with e-mail going to `sender`.
@@ -180,9 +183,20 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// Every kind's count in every status, zero included: a gauge left at its last non-zero value
+    /// would keep a "dead jobs" alert firing after the queue emptied.
     private func recordGauges() async throws {
         let overview = try await JobsOverview(postgres: postgres, logger: logger).counts()
-        for row in overview.counts { metrics.queueDepth(kind: row.kind, status: row.status, count: row.count) }
+        let kinds = gaugedKinds.withLock { kinds in
+            kinds.formUnion(overview.counts.map(\.kind))
+            return kinds
+        }
+        for kind in kinds {
+            for status in JobsOverview.statuses {
+                let count = overview.counts.first { $0.kind == kind && $0.status == status }?.count ?? 0
+                metrics.queueDepth(kind: kind, status: status, count: count)
+            }
+        }
         metrics.oldestDueAge(seconds: overview.oldestDueAge ?? 0)
     }
 }

@@ -32,7 +32,7 @@ struct Jobs: AsyncParsableCommand {
         }
 
         static func render(_ counts: JobsOverview.Counts) -> String {
-            let statuses = ["pending", "running", "done", "dead"]
+            let statuses = JobsOverview.statuses
             var table = TextTable("kind", "pending", "running", "done", "dead")
             for kind in Array(Set(counts.counts.map(\.kind))).sorted() {
                 table.add(
@@ -114,7 +114,10 @@ struct Jobs: AsyncParsableCommand {
                     try await JobsOverview(postgres: postgres, logger: logger).requeue(ids: ids)
                 }
                 print("re-queued \(count) dead job\(count == 1 ? "" : "s")")
-                if let ids, count < ids.count { throw CommandFailure("\(ids.count - count) of the ids are not dead jobs") }
+                if let ids, count < ids.count {
+                    let missing = ids.count - count
+                    throw CommandFailure(missing == 1 ? "1 of the ids is not a dead job" : "\(missing) of the ids are not dead jobs")
+                }
             }
         }
     }

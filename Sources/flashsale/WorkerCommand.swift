@@ -121,6 +121,8 @@ struct WorkerCommand: AsyncParsableCommand {
             sender = OutboxEmailSender(directory: directory, from: email.from)
             logger.notice("no EMAIL_PROVIDER_URL: e-mails are written as .eml files", metadata: ["outbox": "\(directory.path)"])
         }
+        // Exported from the start, not from the first transition (the outbox has no breaker: closed).
+        metrics.breakerState(CircuitBreaker.State.closed.rawValue)
         let permits = RateLimitedPermits(EmailRateLimiter(client: redis, limits: email.rateLimits))
         let emailHandler = EmailJobHandler(
             postgres: postgres, sender: sender, permits: permits, metrics: metrics, logger: logger)

@@ -110,20 +110,31 @@ import Testing
             environment["EMAIL_OUTBOX_DIR"] = outbox.path
             try await stores.postgres.query(
                 "INSERT INTO jobs (kind, payload) SELECT 'noop', '{}' FROM generate_series(1, 50)", logger: TestDatabase.logger)
+            try await stores.postgres.query(
+                "INSERT INTO jobs (kind, payload, status, last_error) VALUES ('noop', '{}', 'dead', 'failed before')",
+                logger: TestDatabase.logger)
             let (worker, _, errors) = try FlashsaleBinary.start(
                 ["worker", "--metrics-port", "\(port)"], environment: environment)
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
-            try await Self.waitUntil("the noop jobs ran") { try await Self.scalar(stores, "SELECT count(*) FROM jobs") == 0 }
+            try await Self.waitUntil("the noop jobs ran") {
+                try await Self.scalar(stores, "SELECT count(*) FROM jobs WHERE status <> 'dead'") == 0
+            }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             var text = ""
-            try await Self.waitUntil("/metrics answers") {
+            func metricsShow(_ line: String) async throws -> Bool {
                 guard let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(2))
                 else { return false }
                 text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                return text.contains("flashsale_jobs_completed_total")
+                return text.split(separator: "\n").contains { $0.hasPrefix(line) }
             }
-            try await client.shutdown()
+            try await Self.waitUntil("/metrics counts the dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 1"#) }
             #expect(text.contains(#"flashsale_jobs_completed_total{kind="noop"} 50"#), "\(text.prefix(2000))")
+            #expect(text.contains("flashsale_email_breaker_state 0"), "exported before any transition")
+            #expect(try await stores.flashsale(["jobs", "requeue", "--all"]).status == 0)
+            // The gauges come every 5 s: the dead count goes back to zero, not stays at its last value.
+            try await Self.waitUntil("/metrics shows no dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 0"#) }
+            #expect(text.contains(#"flashsale_jobs_completed_total{kind="noop"} 51"#))
+            try await client.shutdown()
             kill(worker.processIdentifier, SIGTERM)
             let deadline = ContinuousClock.now + .seconds(10)
             while worker.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -164,7 +175,7 @@ import Testing
 
             let wrong = try await stores.flashsale(["jobs", "requeue", "999999"])
             #expect(wrong.status == 1)
-            #expect(wrong.errors.contains("not dead jobs"))
+            #expect(wrong.errors.contains("1 of the ids is not a dead job"))
             let none = try await stores.flashsale(["jobs", "requeue"])
             #expect(none.status != 0, "neither ids nor --all")
 

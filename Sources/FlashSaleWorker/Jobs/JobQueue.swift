@@ -98,13 +98,14 @@ public struct JobQueue: Sendable {
         }
     }
 
-    /// Gives leased jobs back unrun (shutdown): due at once for another worker, the attempt not counted.
+    /// Gives leased jobs back unrun (shutdown): due at once for another worker, in their place in
+    /// the queue (`run_at` kept), the attempt not counted.
     public func handBack(_ jobs: [LeasedJob]) async throws {
         guard !jobs.isEmpty else { return }
         try await postgres.query(
             """
             UPDATE jobs SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
-                   leased_until = NULL, run_at = now(), updated_at = now()
+                   leased_until = NULL, updated_at = now()
             WHERE id = ANY(\(jobs.map(\.id))) AND lease_owner = \(owner) AND status = 'running'
             """, logger: logger)
     }
@@ -119,15 +120,16 @@ public struct JobQueue: Sendable {
             """, logger: logger)
     }
 
-    /// Jobs whose worker died (its lease ran out) are due again; those that used up their attempts
-    /// are dead (a job that kills its worker every time must not kill every worker in turn).
+    /// Jobs whose worker died (its lease ran out) are due again, in their place in the queue (`run_at`
+    /// kept: they were due before the backlog behind them); those that used up their attempts are
+    /// dead (a job that kills its worker every time must not kill every worker in turn).
     @discardableResult
     public func reclaimExpiredLeases() async throws -> Int {
         try await postgres.query(
             """
             UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
                    last_error = 'lease of ' || coalesce(lease_owner, '?') || ' ran out (worker stopped or stuck)',
-                   lease_owner = NULL, leased_until = NULL, run_at = now(), updated_at = now()
+                   lease_owner = NULL, leased_until = NULL, updated_at = now()
             WHERE status = 'running' AND leased_until < now()
             RETURNING id
             """, logger: logger

@@ -13,6 +13,10 @@ public struct JobsOverview: Sendable {
         self.logger = logger
     }
 
+    /// A job's life: pending → running → deleted when done, or dead; `done` only for jobs the service
+    /// finished itself, until they are pruned.
+    public static let statuses = ["pending", "running", "done", "dead"]
+
     public struct Count: Sendable, Equatable {
         public let kind: String
         public let status: String
