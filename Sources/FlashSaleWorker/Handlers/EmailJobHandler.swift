@@ -106,7 +106,7 @@ struct OrderEmailFacts {
     func message(event: String, to address: String) -> EmailMessage? {
         let item = "\(quantity) × \(itemName)"
         let amount = String(format: "%d.%02d", amountCents / 100, amountCents % 100)
-        let payBy = ISO8601DateFormatter().string(from: self.payBy)
+        let payBy = self.payBy.formatted(.iso8601)
         let (subject, lines): (String, [String])
         switch event {
         case "order_reserved":
