@@ -96,8 +96,9 @@ public final class Worker: Service, Sendable {
                     for lane in settings.lanes where lane.loops > 0 {
                         for _ in 0..<lane.loops { lanes.addTask { await self.leaseLoop(kind: lane.kind, batch: lane.batch) } }
                     }
-                    // Kinds no lane serves: dead, with their reason, for an operator.
-                    lanes.addTask { await self.leaseLoop(kind: nil, batch: 100, idle: .seconds(10)) }
+                    // Kinds no lane serves: dead, with their reason, for an operator. Rarely: its lease
+                    // cannot use `jobs_due` (kind, run_at) and reads every pending job.
+                    lanes.addTask { await self.leaseLoop(kind: nil, batch: 100, idle: .seconds(60)) }
                 }
                 chores.cancelAll()
             }
@@ -117,7 +118,8 @@ public final class Worker: Service, Sendable {
     private func leaseLoop(kind: String?, batch: Int, idle: Duration? = nil) async {
         let known = settings.lanes.map(\.kind)
         var wait = idle ?? settings.idlePoll
-        while !isStopping {
+        // Cancelled (the service group failed: a port taken, a client ended): stop, not spin.
+        while !isStopping && !Task.isCancelled {
             do {
                 let jobs = try await queue.lease(limit: batch, kind: kind, excluding: known)
                 if jobs.isEmpty {
@@ -127,15 +129,45 @@ public final class Worker: Service, Sendable {
                 }
                 wait = idle ?? settings.idlePoll
                 let handler = kind.flatMap { handlers[$0] } ?? UnknownKindHandler(kind: kind ?? "?")
-                let outcomes = await handler.run(jobs)
+                let outcomes = await runRenewingLeases(jobs, handler)
                 let now = Date()
                 for (job, outcome) in zip(jobs, outcomes) { metrics.finished(job, outcome, at: now) }
                 try await queue.record(Array(zip(jobs, outcomes)).map { (job: $0.0, outcome: $0.1) })
+            } catch is CancellationError {
+                return
             } catch {
+                if Task.isCancelled { return }
                 logger.error(
                     "job lane failed; retrying", metadata: ["kind": "\(kind ?? "other")", "error": "\(PostgresErrorText.describe(error))"])
                 await pause(.seconds(1))
             }
+        }
+    }
+
+    /// Runs the batch while renewing its leases every third of the lease, so a slow batch (e-mails
+    /// waiting for permits, an expiry waiting for a lock) is never taken over by another worker
+    /// while it runs, and a short lease still hands a dead worker's jobs on quickly.
+    private func runRenewingLeases(_ jobs: [LeasedJob], _ handler: any JobHandler) async -> [JobOutcome] {
+        await withTaskGroup(of: [JobOutcome]?.self) { group in
+            group.addTask { await handler.run(jobs) }
+            group.addTask {
+                while true {
+                    do { try await Task.sleep(for: self.settings.leaseDuration / 3) } catch { return nil }
+                    do {
+                        try await self.queue.renew(jobs)
+                    } catch {
+                        self.logger.warning("lease renewal failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+                    }
+                }
+            }
+            var outcomes: [JobOutcome] = []
+            for await result in group {
+                if let result {
+                    outcomes = result
+                    group.cancelAll()
+                }
+            }
+            return outcomes
         }
     }
 
@@ -144,7 +176,7 @@ public final class Worker: Service, Sendable {
         let step = Duration.milliseconds(100)
         var left = duration
         while left > .zero && !isStopping {
-            try? await Task.sleep(for: min(step, left))
+            do { try await Task.sleep(for: min(step, left)) } catch { return }
             left -= step
         }
     }

@@ -40,12 +40,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-port"), help: "Port of /metrics (env WORKER_METRICS_PORT, default 9091; 0 picks one).")
     var metricsPort: String?
 
-    @Option(help: "How long a job is leased before another worker may take it over: 30s, 2m (env WORKER_LEASE, default 30s).")
+    @Option(help: "How long a dead worker's jobs stay leased before another worker takes them over: 30s, 2m (env WORKER_LEASE, default 30s; a live worker renews its leases).")
     var lease: String?
 
     @Option(
         name: .customLong("ledger-age"),
-        help: "Ledger entries older than this are settled from PostgreSQL (env LEDGER_SWEEP_AGE, default 30s).")
+        help: "Ledger entries older than this are settled from PostgreSQL; at least 30s (env LEDGER_SWEEP_AGE, default 30s).")
     var ledgerAge: String?
 
     @Option(name: .customLong("email-provider-url"), help: "E-mail provider endpoint (env EMAIL_PROVIDER_URL).")
@@ -69,6 +69,12 @@ struct WorkerCommand: AsyncParsableCommand {
             var settings = Worker.Settings()
             settings.leaseDuration = try Self.span(lease ?? environment["WORKER_LEASE"], name: "WORKER_LEASE", default: 30)
             settings.ledgerAge = try Self.span(ledgerAge ?? environment["LEDGER_SWEEP_AGE"], name: "LEDGER_SWEEP_AGE", default: 30)
+            // Sooner, the sweep could give back units a purchase is still allowed to commit.
+            guard settings.ledgerAge >= LedgerBound.minimumSweepAge else {
+                throw CommandFailure(
+                    "configuration error: LEDGER_SWEEP_AGE: must be at least \(LedgerBound.minimumSweepAge.components.seconds)s (a purchase may write its order for up to \(LedgerBound.writeWindow.components.seconds)s, and a write lasts up to 10s)",
+                    exitCode: 2)
+            }
             let host = metricsHost ?? environment["WORKER_METRICS_HOST"] ?? "127.0.0.1"
             let portText = metricsPort ?? environment["WORKER_METRICS_PORT"] ?? "9091"
             guard let port = Int(portText), (0...65535).contains(port) else {

@@ -130,6 +130,13 @@ import Testing
             try await Self.waitUntil("/metrics counts the dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 1"#) }
             #expect(text.contains(#"flashsale_jobs_completed_total{kind="noop"} 50"#), "\(text.prefix(2000))")
             #expect(text.contains("flashsale_email_breaker_state 0"), "exported before any transition")
+            // A second worker whose metrics port is taken stops with an error; it does not spin on.
+            let (second, _, _) = try FlashsaleBinary.start(["worker", "--metrics-port", "\(port)"], environment: environment)
+            defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+            let secondDeadline = ContinuousClock.now + .seconds(15)
+            while second.isRunning && ContinuousClock.now < secondDeadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!second.isRunning, "a worker whose service group failed exits")
+            #expect(second.terminationStatus != 0)
             #expect(try await stores.flashsale(["jobs", "requeue", "--all"]).status == 0)
             // The gauges come every 5 s: the dead count goes back to zero, not stays at its last value.
             try await Self.waitUntil("/metrics shows no dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 0"#) }
@@ -153,6 +160,10 @@ import Testing
             let lease = try await stores.flashsale(["worker", "--lease", "soon"])
             #expect(lease.status == 2)
             #expect(lease.errors.contains("WORKER_LEASE"), "\(lease.errors)")
+            // Sooner than a purchase may still write its order: refused.
+            let age = try await stores.flashsale(["worker", "--ledger-age", "5s"])
+            #expect(age.status == 2)
+            #expect(age.errors.contains("LEDGER_SWEEP_AGE: must be at least 30s"), "\(age.errors)")
         }
     }
 

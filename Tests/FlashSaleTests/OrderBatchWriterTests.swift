@@ -34,4 +34,29 @@ struct OrderBatchWriterTests {
             #expect(row.first?.2 == 5)
         }
     }
+
+    /// Past its write window an order is not written, alone or queued behind others: the worker's
+    /// ledger sweep may be giving its units back in Redis by then.
+    @Test func anOrderPastItsWriteWindowIsNotWritten() async throws {
+        try await TestDatabase.withFreshDatabase { _, postgres in
+            try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
+            try await Self.sale.createInPostgres(postgres)
+            let writer = OrderBatchWriter(connections: postgres, logger: TestDatabase.logger)
+            let late = Self.pending(2, token: "late").map {
+                PendingOrder(
+                    saleID: $0.saleID, sku: $0.sku, shopperID: $0.shopperID, quantity: 1, amountCents: 1,
+                    checkoutToken: $0.checkoutToken, paymentWindowSeconds: 600, writeBy: .now - .milliseconds(1))
+            }
+            await #expect(throws: OrderBatchWriter.WriteError.writeWindowPassed) {
+                _ = try await writer.write(late + Self.pending(1, token: "fresh"))
+            }
+            let committer = CoalescingOrderCommitter(writer: writer)
+            await #expect(throws: OrderBatchWriter.WriteError.writeWindowPassed) { _ = try await committer.commit(late[0]) }
+            #expect(try await committer.commit(Self.pending(1, token: "on-time")[0]).quantity == 1)
+            let rows = try await postgres.query(
+                "SELECT checkout_token FROM orders", logger: TestDatabase.logger
+            ).decode(String.self).collectAll()
+            #expect(rows == ["on-time-0"])
+        }
+    }
 }

@@ -4,6 +4,7 @@ import FlashSaleWorker
 import Foundation
 import PostgresNIO
 import RedisClient
+import Synchronization
 import Testing
 
 @Suite struct OrderExpiryTests {
@@ -87,7 +88,9 @@ import Testing
         let sale = TestSale(stock: 200, perShopperLimit: 1)
         try await WorkerFixture.run(sale) { fixture in
             let orders = try await fixture.buy(60)
-            let payments = PaymentWorkflow(postgres: fixture.postgres, gateway: SandboxPaymentGateway(), logger: WorkerFixture.logger)
+            // A gateway taking 40 ms, so charges straddle pay_by and the expiry batch.
+            let gateway = SlowCountingGateway(delay: .milliseconds(40))
+            let payments = PaymentWorkflow(postgres: fixture.postgres, gateway: gateway, logger: WorkerFixture.logger)
             // Due in 300 ms: pays sent around then race the worker, which polls every 20 ms.
             try await fixture.postgres.query(
                 "UPDATE orders SET pay_by = now() + interval '300 milliseconds'", logger: WorkerFixture.logger)
@@ -125,7 +128,28 @@ import Testing
             #expect(
                 try await fixture.postgres.query("SELECT count(*)::bigint FROM payments", logger: WorkerFixture.logger)
                     .decode(Int64.self).collectAll()[0] == Int64(paid))
+            #expect(gateway.charges == paid, "a card is charged only for an order that ends paid")
             #expect(try await fixture.reconcile().isClean)
         }
+    }
+}
+
+/// Approves every card after `delay`, counting the charges.
+final class SlowCountingGateway: PaymentGateway {
+    let delay: Duration
+    private let count = Mutex(0)
+
+    init(delay: Duration) {
+        self.delay = delay
+    }
+
+    var charges: Int { count.withLock { $0 } }
+
+    func charge(orderID: UUID, amountCents: Int64, paymentMethod: String, idempotencyKey: String) async throws
+        -> PaymentResult
+    {
+        try await Task.sleep(for: delay)
+        count.withLock { $0 += 1 }
+        return .succeeded
     }
 }

@@ -16,13 +16,16 @@ public struct OrderRepository: Sendable {
         try await postgres.withConnection { try await Self.order(id, on: $0, logger: logger) }
     }
 
-    /// The order as `connection` sees it (inside its transaction, if any).
-    static func order(_ id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Order? {
+    /// The order as `connection` sees it (inside its transaction, if any); with `lock`, its row is
+    /// locked until that transaction ends.
+    static func order(_ id: UUID, on connection: PostgresConnection, lock: Bool = false, logger: Logger) async throws
+        -> Order?
+    {
         try await decode(
             connection.query(
                 """
                 SELECT id, sale_id, sku, shopper_id, quantity::bigint, amount_cents, status, pay_by, created_at, version
-                FROM orders WHERE id = \(id)
+                FROM orders WHERE id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")
                 """, logger: logger)
         ).first
     }

@@ -27,16 +27,8 @@ public struct PaymentWorkflow: Sendable {
             return stored
         }
         if let refusal = Self.refusal(for: order, now: Date()) { return refusal }
-
-        let result: PaymentResult
         do {
-            result = try await gateway.charge(
-                orderID: id, amountCents: order.amountCents, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        } catch PaymentGatewayError.unknownPaymentMethod(let method) {
-            return .problem(400, "invalid_request", "Invalid request", "unknown payment method \(method)")
-        }
-        do {
-            return try await record(result, for: order, key: idempotencyKey, paymentMethod: paymentMethod)
+            return try await chargeAndRecord(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod)
         } catch where PostgresErrorText.sqlState(error) == "23505" {
             // The same key raced us (a declined payment takes no row lock); its answer is stored now.
             if let stored = try await storedAnswer(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod) {
@@ -46,50 +38,75 @@ public struct PaymentWorkflow: Sendable {
         }
     }
 
-    private func record(_ result: PaymentResult, for order: Order, key: String, paymentMethod: String) async throws
-        -> OrderAnswer
-    {
+    /// Charges and records with the order's row locked from before the charge until the commit: the
+    /// worker's expiry at `pay_by`, a cancel or a pay with another key waits, then finds the order
+    /// paid (or still reserved after a decline). So the card is charged only for an order this
+    /// transaction then marks paid, and at most once across keys. (The gateway is asked while the
+    /// lock is held; a `paying` state instead of the lock is issue 16's.)
+    private func chargeAndRecord(orderID id: UUID, key: String, paymentMethod: String) async throws -> OrderAnswer {
         try await postgres.withTransaction(logger: logger) { connection in
-            let answer: OrderAnswer
-            switch result {
-            case .declined(let reason):
-                answer = .problem(402, "payment_declined", "Payment declined", reason)
-            case .succeeded:
-                let paid = try await OrderRepository.transition(
-                    order.id, to: .paid, expectedVersion: order.version, withinPaymentWindow: true,
-                    on: connection, logger: logger)
-                guard let paidOrder = paid else {
-                    // Changed under us. By a request with this very key (a retry racing its original)?
-                    // Its answer is committed now, as its row lock made this update wait: replay it.
-                    if let stored = try await Self.storedAnswer(
-                        orderID: order.id, key: key, paymentMethod: paymentMethod,
-                        rows: { try await connection.query($0, logger: logger) })
-                    {
-                        return stored
-                    }
-                    // Expired, cancelled, or paid with another key: say what it is now.
-                    let current = try await OrderRepository.order(order.id, on: connection, logger: logger)
-                    return Self.refusal(for: current ?? order, now: Date())
-                        ?? .expired
-                }
-                answer = .order(paidOrder)
-                try await connection.query(
-                    """
-                    INSERT INTO jobs (kind, payload, dedupe_key)
-                    SELECT 'email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
-                           \("email:\(order.reference):order_paid")
-                    WHERE EXISTS (SELECT 1 FROM orders WHERE id = \(order.id) AND email IS NOT NULL)
-                    ON CONFLICT (dedupe_key) DO NOTHING
-                    """, logger: logger)
+            guard let order = try await OrderRepository.order(id, on: connection, lock: true, logger: logger) else {
+                return .notFound(id.uuidString.lowercased())
             }
-            let status = answer.isProblem ? "declined" : "succeeded"
+            if let stored = try await Self.storedAnswer(
+                orderID: id, key: key, paymentMethod: paymentMethod, rows: { try await connection.query($0, logger: logger) })
+            {
+                return stored
+            }
+            if let refusal = Self.refusal(for: order, now: Date()) { return refusal }
+            let result: PaymentResult
+            do {
+                result = try await gateway.charge(
+                    orderID: id, amountCents: order.amountCents, paymentMethod: paymentMethod, idempotencyKey: key)
+            } catch PaymentGatewayError.unknownPaymentMethod(let method) {
+                return .problem(400, "invalid_request", "Invalid request", "unknown payment method \(method)")
+            }
+            return try await record(result, for: order, key: key, paymentMethod: paymentMethod, on: connection)
+        }
+    }
+
+    private func record(
+        _ result: PaymentResult, for order: Order, key: String, paymentMethod: String, on connection: PostgresConnection
+    ) async throws -> OrderAnswer {
+        let answer: OrderAnswer
+        switch result {
+        case .declined(let reason):
+            answer = .problem(402, "payment_declined", "Payment declined", reason)
+        case .succeeded:
+            let paid = try await OrderRepository.transition(
+                order.id, to: .paid, expectedVersion: order.version, withinPaymentWindow: true,
+                on: connection, logger: logger)
+            guard let paidOrder = paid else {
+                // Changed under us. By a request with this very key (a retry racing its original)?
+                // Its answer is committed now, as its row lock made this update wait: replay it.
+                if let stored = try await Self.storedAnswer(
+                    orderID: order.id, key: key, paymentMethod: paymentMethod,
+                    rows: { try await connection.query($0, logger: logger) })
+                {
+                    return stored
+                }
+                // Expired, cancelled, or paid with another key: say what it is now.
+                let current = try await OrderRepository.order(order.id, on: connection, logger: logger)
+                return Self.refusal(for: current ?? order, now: Date())
+                    ?? .expired
+            }
+            answer = .order(paidOrder)
             try await connection.query(
                 """
-                INSERT INTO payments (order_id, idempotency_key, payment_method, amount_cents, status, response_status, response_body)
-                VALUES (\(order.id), \(key), \(paymentMethod), \(order.amountCents), \(status), \(answer.status), \(ByteBuffer(bytes: answer.body)))
+                INSERT INTO jobs (kind, payload, dedupe_key)
+                SELECT 'email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
+                       \("email:\(order.reference):order_paid")
+                WHERE EXISTS (SELECT 1 FROM orders WHERE id = \(order.id) AND email IS NOT NULL)
+                ON CONFLICT (dedupe_key) DO NOTHING
                 """, logger: logger)
-            return answer
         }
+        let status = answer.isProblem ? "declined" : "succeeded"
+        try await connection.query(
+            """
+            INSERT INTO payments (order_id, idempotency_key, payment_method, amount_cents, status, response_status, response_body)
+            VALUES (\(order.id), \(key), \(paymentMethod), \(order.amountCents), \(status), \(answer.status), \(ByteBuffer(bytes: answer.body)))
+            """, logger: logger)
+        return answer
     }
 
     private func storedAnswer(orderID: UUID, key: String, paymentMethod: String) async throws -> OrderAnswer? {

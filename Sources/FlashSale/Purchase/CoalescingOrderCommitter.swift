@@ -68,19 +68,29 @@ public final class CoalescingOrderCommitter: OrderCommitter {
 
     /// Takes up to `maximumBatch` waiters and the version to expect, or ends this flusher when the
     /// queue is empty. `version` is what the previous batch left (nil: unknown, read it).
+    /// Waiters whose write window passed while they queued are failed here, not written.
     private func nextBatch(_ key: Key, after version: Int64?) -> (batch: [Waiter], version: Int64?)? {
-        state.withLock { state in
+        let now = ContinuousClock.now
+        let (next, late): ((batch: [Waiter], version: Int64?)?, [Waiter]) = state.withLock { state in
             let known = version ?? state.versions[key]
-            guard let queue = state.queues[key], !queue.isEmpty else {
+            var late: [Waiter] = []
+            var queue = state.queues[key] ?? []
+            while let first = queue.first, first.order.writeBy <= now {
+                late.append(first)
+                queue.removeFirst()
+            }
+            guard !queue.isEmpty else {
                 state.queues[key] = nil
                 state.flushing.remove(key)
                 state.versions[key] = known
-                return nil
+                return (nil, late)
             }
             let batch = Array(queue.prefix(maximumBatch))
             state.queues[key] = Array(queue.dropFirst(batch.count))
-            return (batch, known)
+            return ((batch, known), late)
         }
+        for waiter in late { waiter.continuation.resume(throwing: OrderBatchWriter.WriteError.writeWindowPassed) }
+        return next
     }
 
     /// A failed batch. When PostgreSQL refused it, nothing was written, and it is retried order by

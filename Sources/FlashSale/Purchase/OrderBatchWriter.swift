@@ -28,6 +28,8 @@ public struct OrderBatchWriter: Sendable {
         case stockOfRecordShort(sku: String, available: Int64, requested: Int64)
         case unknownItem(sku: String)
         case tooMuchContention(attempts: Int)
+        /// An order's write window passed (``PendingOrder/writeBy``) before this attempt could start.
+        case writeWindowPassed
     }
 
     /// Whether PostgreSQL answered the write with an error (or it never started): then nothing of
@@ -111,6 +113,8 @@ public struct OrderBatchWriter: Sendable {
 
     /// Nil when the version was not the expected one (nothing written).
     private func writeOnce(_ batch: [PendingOrder], version known: Int64?) async throws -> Written? {
+        // Past it, the worker may be giving these units back in Redis: writing now could sell them twice.
+        guard batch.allSatisfy({ $0.writeBy > .now }) else { throw WriteError.writeWindowPassed }
         let first = batch[0]
         let total = batch.reduce(Int64(0)) { $0 + $1.quantity }
         return try await connections.using { connection in

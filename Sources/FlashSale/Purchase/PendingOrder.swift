@@ -12,10 +12,14 @@ public struct PendingOrder: Sendable, Equatable {
     public let paymentWindowSeconds: Int64
     /// Where the order's e-mails go (the shopper token's `email` claim); nil sends none.
     public let email: String?
+    /// No write of this order starts after this: the worker's ledger sweep settles a reservation
+    /// once it is ``LedgerBound/sweepAge`` old, and must find the order written by then or never.
+    public let writeBy: ContinuousClock.Instant
 
     public init(
         id: UUID = UUID(), saleID: String, sku: String, shopperID: String, quantity: Int64, amountCents: Int64,
-        checkoutToken: String, paymentWindowSeconds: Int64, email: String? = nil
+        checkoutToken: String, paymentWindowSeconds: Int64, email: String? = nil,
+        writeBy: ContinuousClock.Instant = .now + LedgerBound.writeWindow
     ) {
         self.id = id
         self.saleID = saleID
@@ -26,7 +30,18 @@ public struct PendingOrder: Sendable, Equatable {
         self.checkoutToken = checkoutToken
         self.paymentWindowSeconds = paymentWindowSeconds
         self.email = email
+        self.writeBy = writeBy
     }
+}
+
+/// How long a purchase may go on trying to write its order, against when the worker's ledger sweep
+/// takes a reservation as abandoned. A write attempt starts before ``writeWindow`` has passed and
+/// ends within 10 s (the order-write connections' close; `lock_timeout` and `statement_timeout`
+/// are shorter), so a sweep at ``minimumSweepAge`` or later never races a write that could still
+/// commit: what it does not find then is never written.
+public enum LedgerBound {
+    public static let writeWindow: Duration = .seconds(15)
+    public static let minimumSweepAge: Duration = .seconds(30)
 }
 
 /// Commits won orders to PostgreSQL: the stock of record goes down and the order and its outbox

@@ -39,14 +39,27 @@ public struct OrderExpiryHandler: JobHandler {
         }
         guard !ids.isEmpty else { return outcomes }
         do {
-            let (expired, notDue) = try await expire(ids)
-            for (id, wait) in notDue { if let position = index[id] { outcomes[position] = .postponed(wait) } }
-            await stockReturn.releaseInRedis(expired)
+            try await expireAndRelease(ids, into: &outcomes, index: index)
+        } catch where ids.count > 1 {
+            // One order the batch cannot expire (a deadlock victim, a row that breaks a constraint)
+            // must not hold back the others: each on its own, and only its own job fails.
+            for id in ids {
+                do {
+                    try await expireAndRelease([id], into: &outcomes, index: index)
+                } catch {
+                    if let position = index[id] { outcomes[position] = .failed(PostgresErrorText.describe(error)) }
+                }
+            }
         } catch {
-            let reason = PostgresErrorText.describe(error)
-            for id in ids { if let position = index[id] { outcomes[position] = .failed(reason) } }
+            for id in ids { if let position = index[id] { outcomes[position] = .failed(PostgresErrorText.describe(error)) } }
         }
         return outcomes
+    }
+
+    private func expireAndRelease(_ ids: [UUID], into outcomes: inout [JobOutcome], index: [UUID: Int]) async throws {
+        let (expired, notDue) = try await expire(ids)
+        for (id, wait) in notDue { if let position = index[id] { outcomes[position] = .postponed(wait) } }
+        await stockReturn.releaseInRedis(expired)
     }
 
     /// The orders it expired, and those still reserved whose `pay_by` has not come yet, with how long to wait.

@@ -98,6 +98,15 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Extends the leases of jobs this worker still holds, while their run goes on.
+    public func renew(_ jobs: [LeasedJob]) async throws {
+        try await postgres.query(
+            """
+            UPDATE jobs SET leased_until = now() + make_interval(secs => \(leaseDuration.seconds))
+            WHERE id = ANY(\(jobs.map(\.id))) AND lease_owner = \(owner) AND status = 'running'
+            """, logger: logger)
+    }
+
     /// Gives leased jobs back unrun (shutdown): due at once for another worker, in their place in
     /// the queue (`run_at` kept), the attempt not counted.
     public func handBack(_ jobs: [LeasedJob]) async throws {

@@ -10,8 +10,9 @@ import RedisClient
 /// retry of the token replays it); no order means the units and the shopper's count go back, and
 /// the token's record says so (a retry hears 503 with "use a new checkout token").
 public struct LedgerSweep: Sendable {
-    /// An entry younger than this may belong to a purchase still running (the service gives up on
-    /// a write after 10 s).
+    /// An entry younger than this may belong to a purchase still running. At least
+    /// ``LedgerBound/minimumSweepAge`` in production: a purchase starts no write after
+    /// ``LedgerBound/writeWindow`` and every write ends within 10 s of its start.
     public let age: Duration
     static let entriesPerRound = 500
 
@@ -87,15 +88,15 @@ public struct LedgerSweep: Sendable {
         }
     }
 
-    /// The entries' orders PostgreSQL has, as their 201 showed them. The SKUs' rows are fenced first
-    /// (version bumped under their lock): a write of one of these orders still waiting somewhere
-    /// expects an older version and can no longer apply, so what is not found now never will be.
+    /// The entries' orders PostgreSQL has, as their 201 showed them. Past the age bound no purchase
+    /// starts a write of these orders any more (``LedgerBound``); the SKUs' rows are fenced as well
+    /// (version bumped under their lock), so a statement of an old write still queued somewhere
+    /// expects an older version and cannot apply. One row per statement, so this holds one row lock
+    /// at a time and cannot deadlock with an expiry or a cancel locking several.
     private func committedOrders(saleID: String, entries: [ReservationLedger.Entry]) async throws -> [String: Order] {
-        let skus = Array(Set(entries.compactMap(\.sku))).sorted()
-        if !skus.isEmpty {
+        for sku in Set(entries.compactMap(\.sku)).sorted() {
             try await postgres.query(
-                "UPDATE inventory SET version = version + 1 WHERE sale_id = \(saleID) AND sku = ANY(\(skus))",
-                logger: logger)
+                "UPDATE inventory SET version = version + 1 WHERE sale_id = \(saleID) AND sku = \(sku)", logger: logger)
         }
         let rows = try await postgres.query(
             """
