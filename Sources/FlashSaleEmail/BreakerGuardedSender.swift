@@ -32,6 +32,12 @@ public final class BreakerGuardedSender: EmailSender {
     /// The breaker's current state, for the metrics gauge (``CircuitBreaker/State/rawValue``).
     public var state: CircuitBreaker.State { breaker.withLock { $0.state } }
 
+    /// The rest of the cool-down while the breaker is open; nil once a call would go through.
+    public func holdOff() -> Duration? {
+        let remaining = breaker.withLock { $0.remainingCoolDown(now: clock()) }
+        return remaining > .zero ? remaining : nil
+    }
+
     public func send(_ message: EmailMessage) async throws {
         let (decision, opened) = breaker.withLock { $0.acquire(now: clock()) }
         if let opened { onTransition?(opened) }

@@ -3,6 +3,14 @@ public protocol EmailSender: Sendable {
     /// Returns once the provider accepted the message. Throws ``EmailDeliveryError`` for an answer
     /// the worker should act on (retry later, or give up); any other error is retried.
     func send(_ message: EmailMessage) async throws
+
+    /// How long no message would be sent right now (an open circuit breaker), or nil. Asked before a
+    /// rate-limit permit is taken, so a provider outage does not spend the provider's quotas.
+    func holdOff() -> Duration?
+}
+
+extension EmailSender {
+    public func holdOff() -> Duration? { nil }
 }
 
 public enum EmailDeliveryError: Error, Equatable, CustomStringConvertible {

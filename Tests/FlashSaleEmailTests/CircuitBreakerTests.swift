@@ -139,12 +139,15 @@ final class ScriptedSender: EmailSender {
         #expect(sender.state == .open)
 
         clock.advance(.seconds(10))
+        // Asked before a rate-limit permit is spent: how long nothing would be sent.
+        #expect(sender.holdOff() == .seconds(20))
         await #expect(throws: EmailDeliveryError.circuitOpen(retryAfter: .seconds(20))) {
             try await sender.send(message)
         }
         #expect(inner.calls == 3)  // the provider was not called
 
         clock.advance(.seconds(20))
+        #expect(sender.holdOff() == nil, "the probe may go")
         inner.set([nil])
         try await sender.send(message)  // the probe
         #expect(inner.calls == 4)

@@ -57,17 +57,6 @@ public struct StockReturn: Sendable {
         let skus = rows.map(\.sku)
         try await connection.query(
             """
-            SELECT 1 FROM inventory WHERE (sale_id, sku) IN (SELECT * FROM unnest(\(sales)::text[], \(skus)::text[]))
-            ORDER BY sale_id, sku FOR UPDATE
-            """, logger: logger)
-        try await connection.query(
-            """
-            UPDATE inventory SET available = available + d.units, version = version + 1
-            FROM unnest(\(sales)::text[], \(skus)::text[], \(rows.map(\.units))::bigint[]) AS d(sale_id, sku, units)
-            WHERE inventory.sale_id = d.sale_id AND inventory.sku = d.sku
-            """, logger: logger)
-        try await connection.query(
-            """
             INSERT INTO jobs (kind, payload, dedupe_key, run_at)
             SELECT 'email', jsonb_build_object('order_id', o, 'event', \(event)), 'email:' || o || ':' || \(event), now()
             FROM unnest(\(returned.map(\.orderID))::text[]) AS o
@@ -79,6 +68,19 @@ public struct StockReturn: Sendable {
             FROM unnest(\(returned.map(\.orderID))::text[], \(returned.map(\.saleID))::text[], \(returned.map(\.sku))::text[],
                         \(returned.map(\.shopperID))::text[], \(returned.map(\.quantity))::bigint[]) AS r(o, s, k, h, q)
             ON CONFLICT (dedupe_key) DO NOTHING
+            """, logger: logger)
+        // The stock of record last, so its row (the hot SKU's, which the group commit writes) is
+        // locked only for this update and the commit.
+        try await connection.query(
+            """
+            SELECT 1 FROM inventory WHERE (sale_id, sku) IN (SELECT * FROM unnest(\(sales)::text[], \(skus)::text[]))
+            ORDER BY sale_id, sku FOR UPDATE
+            """, logger: logger)
+        try await connection.query(
+            """
+            UPDATE inventory SET available = available + d.units, version = version + 1
+            FROM unnest(\(sales)::text[], \(skus)::text[], \(rows.map(\.units))::bigint[]) AS d(sale_id, sku, units)
+            WHERE inventory.sale_id = d.sale_id AND inventory.sku = d.sku
             """, logger: logger)
     }
 

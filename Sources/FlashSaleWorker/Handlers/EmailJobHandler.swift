@@ -51,6 +51,7 @@ public struct EmailJobHandler: SingleJobHandler {
         guard let message = facts.message(event: payload.event, to: address) else {
             throw JobFailure.permanent("unknown e-mail event \(payload.event)")
         }
+        if let wait = sender.holdOff() { return .postponed(wait) }
         if let wait = try await waitForPermit() { return .postponed(wait) }
         do {
             try await sender.send(message)

@@ -44,7 +44,7 @@ public struct JobQueue: Sendable {
         }
         bindings.append(limit)
         bindings.append(owner)
-        bindings.append(leaseDuration.seconds)
+        bindings.append(leaseDuration.totalSeconds)
         // Two texts rather than one with an OR, so each has a plan that walks `jobs_due` for its kind.
         let rows = try await postgres.query(
             PostgresQuery(
@@ -102,7 +102,7 @@ public struct JobQueue: Sendable {
     public func renew(_ jobs: [LeasedJob]) async throws {
         try await postgres.query(
             """
-            UPDATE jobs SET leased_until = now() + make_interval(secs => \(leaseDuration.seconds))
+            UPDATE jobs SET leased_until = now() + make_interval(secs => \(leaseDuration.totalSeconds))
             WHERE id = ANY(\(jobs.map(\.id))) AND lease_owner = \(owner) AND status = 'running'
             """, logger: logger)
     }
@@ -122,7 +122,7 @@ public struct JobQueue: Sendable {
     private func settle(_ id: Int64, status: String, after: Duration, error: String?, uncount: Bool) async throws {
         try await postgres.query(
             """
-            UPDATE jobs SET status = \(status), run_at = now() + make_interval(secs => \(after.seconds)),
+            UPDATE jobs SET status = \(status), run_at = now() + make_interval(secs => \(after.totalSeconds)),
                    last_error = coalesce(\(error), last_error), lease_owner = NULL, leased_until = NULL,
                    attempts = CASE WHEN \(uncount) THEN greatest(attempts - 1, 0) ELSE attempts END, updated_at = now()
             WHERE id = \(id) AND lease_owner = \(owner) AND status = 'running'
@@ -145,13 +145,14 @@ public struct JobQueue: Sendable {
         ).decode(Int64.self).collectAll().count
     }
 
-    /// Deletes jobs marked done more than `olderThan` ago (the service marks the Redis releases it
-    /// finished itself done; the worker deletes its own on completion).
+    /// Deletes jobs marked done more than `olderThan` ago. Nothing writes `done` any more (a worker
+    /// deletes what it finished, and so does the release right after a cancel or an expiry); rows
+    /// from before that, or marked by hand, still go.
     @discardableResult
     public func pruneFinished(olderThan age: Duration) async throws -> Int {
         try await postgres.query(
             """
-            DELETE FROM jobs WHERE status = 'done' AND updated_at < now() - make_interval(secs => \(age.seconds))
+            DELETE FROM jobs WHERE status = 'done' AND updated_at < now() - make_interval(secs => \(age.totalSeconds))
             RETURNING id
             """, logger: logger
         ).decode(Int64.self).collectAll().count
@@ -164,7 +165,7 @@ public struct JobQueue: Sendable {
 
 extension Duration {
     /// Whole and fractional seconds, as PostgreSQL's `make_interval(secs => …)` takes them.
-    var seconds: Double {
+    var totalSeconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

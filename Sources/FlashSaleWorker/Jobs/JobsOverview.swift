@@ -13,8 +13,8 @@ public struct JobsOverview: Sendable {
         self.logger = logger
     }
 
-    /// A job's life: pending → running → deleted when done, or dead; `done` only for jobs the service
-    /// finished itself, until they are pruned.
+    /// A job's life: pending → running → deleted when done, or dead. `done` is a status of the schema
+    /// that nothing writes now; such rows are pruned.
     public static let statuses = ["pending", "running", "done", "dead"]
 
     public struct Count: Sendable, Equatable {

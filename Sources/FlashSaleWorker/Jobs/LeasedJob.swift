@@ -40,7 +40,8 @@ public enum JobOutcome: Sendable, Equatable {
     case failed(String, after: Duration? = nil)
     /// No retry can help: dead at once, kept with its error until re-queued.
     case dead(String)
-    /// Not run (rate limit, open breaker, shutdown): due again after `after`, the attempt not counted.
+    /// Not run (a rate limit, an open breaker, a `pay_by` not reached yet): due again after `after`,
+    /// the attempt not counted.
     case postponed(Duration)
 }
 
