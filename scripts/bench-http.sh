@@ -135,25 +135,12 @@ LUA
     printf '%s' "$file"
 }
 
-# service_cpu: CPU time the service's threads have run so far, in microseconds: the scheduler's own
-# count (schedstat), exact, where /proc/PID/stat samples at each clock tick (250 a second here).
+# shellcheck source=scripts/bench-cpu.sh
+. scripts/bench-cpu.sh
+# service_cpu: CPU microseconds the service's threads have run so far.
 service_cpu() { threads_cpu "$SERVICE_PID"; }
-# threads_cpu PID...: the same for the threads of these processes, together.
-threads_cpu() {
-    local pid
-    for pid in "$@"; do cat /proc/"$pid"/task/*/schedstat 2>/dev/null; done | awk '{ ns += $1 } END { printf "%d", ns / 1000 }'
-}
-# servers_cpu: "SERVICE POSTGRES REDIS" CPU microseconds so far: the local PostgreSQL's postmaster and
-# its children (backends, WAL writer and the rest) and the local Redis, not other servers of the
-# machine (a concurrent `make test` starts its own). A difference of two readings is what one
-# stretch of load cost each; a backend that exits in between takes its share with it.
-servers_cpu() {
-    local postmaster redis
-    postmaster="$(head -n 1 .local/pg/data/postmaster.pid 2>/dev/null || true)"
-    redis="$(redis_dev INFO server | sed -nE 's/^process_id:([0-9]+).*/\1/p')"
-    # shellcheck disable=SC2046
-    echo "$(service_cpu) $(threads_cpu ${postmaster:+$postmaster $(pgrep -P "$postmaster")}) $(threads_cpu $redis)"
-}
+# servers_cpu: "SERVICE POSTGRES REDIS" CPU microseconds so far (see stores_cpu).
+servers_cpu() { echo "$(service_cpu) $(stores_cpu "$REDIS_PORT")"; }
 # measured NAME COMMAND...: runs COMMAND, keeping what it cost the service, PostgreSQL and Redis in
 # CPU microseconds (see servers_cpu), a line per call in $WORK/NAME.cpu.
 measured() {

@@ -71,21 +71,10 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# threads_cpu PID...: CPU time the threads of these processes have run so far, in microseconds
-# (the scheduler's count, as in bench-http.sh). servers_cpu: "WORKERS POSTGRES REDIS" so far: the
-# workers, the local PostgreSQL's postmaster and its children, the local Redis. A difference of two
-# readings is what one stretch cost each (a backend that exits in between takes its share with it).
-threads_cpu() {
-    local pid
-    for pid in "$@"; do cat /proc/"$pid"/task/*/schedstat 2>/dev/null; done | awk '{ ns += $1 } END { printf "%d", ns / 1000 }'
-}
-servers_cpu() {
-    local postmaster redis
-    postmaster="$(head -n 1 .local/pg/data/postmaster.pid 2>/dev/null || true)"
-    redis="$(redis_bench INFO server | sed -nE 's/^process_id:([0-9]+).*/\1/p')"
-    # shellcheck disable=SC2046
-    echo "$(threads_cpu "${WORKER_PIDS[@]}") $(threads_cpu ${postmaster:+$postmaster $(pgrep -P "$postmaster")}) $(threads_cpu $redis)"
-}
+# shellcheck source=scripts/bench-cpu.sh
+. scripts/bench-cpu.sh
+# servers_cpu: "WORKERS POSTGRES REDIS" CPU microseconds so far (see stores_cpu).
+servers_cpu() { echo "$(threads_cpu "${WORKER_PIDS[@]}") $(stores_cpu "$REDIS_PORT")"; }
 # cpu_split BEFORE JOBS SECONDS: CPU per job (µs) and cores busy, of the workers, PostgreSQL, Redis.
 cpu_split() {
     awk -v before="$1" -v after="$(servers_cpu)" -v n="$2" -v s="$3" 'BEGIN {
