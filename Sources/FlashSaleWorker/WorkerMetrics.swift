@@ -27,7 +27,8 @@ public struct WorkerMetrics: Sendable {
 
     func emailSent() { Counter(label: "flashsale_emails_sent_total").increment() }
 
-    func rateLimitWait() { Counter(label: "flashsale_email_rate_limit_waits_total").increment() }
+    /// A sender told to wait for its rate-limit permit (the limiter's `onWait`).
+    public func rateLimitWait() { Counter(label: "flashsale_email_rate_limit_waits_total").increment() }
 
     /// 0 closed, 1 open, 2 half-open.
     public func breakerState(_ state: Int) {

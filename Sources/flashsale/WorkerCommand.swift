@@ -129,7 +129,8 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         // Exported from the start, not from the first transition (the outbox has no breaker: closed).
         metrics.breakerState(CircuitBreaker.State.closed.rawValue)
-        let permits = RateLimitedPermits(EmailRateLimiter(client: redis, limits: email.rateLimits))
+        let permits = RateLimitedPermits(
+            EmailRateLimiter(client: redis, limits: email.rateLimits, onWait: { _ in metrics.rateLimitWait() }))
         let emailHandler = EmailJobHandler(
             postgres: postgres, sender: sender, permits: permits, metrics: metrics, logger: logger)
         let worker = Worker(

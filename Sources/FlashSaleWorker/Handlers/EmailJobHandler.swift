@@ -6,8 +6,9 @@ import PostgresNIO
 
 /// Hands out delivery permits shared by every worker (the provider's rate and quotas).
 public protocol DeliveryPermits: Sendable {
-    /// Takes a permit and answers nil, or takes none and answers how long until one is free.
-    func acquire() async throws -> Duration?
+    /// Waits up to `maxWait` for a permit and answers nil once one is held; or, when the wait would
+    /// be longer, takes none and answers how long until one is free.
+    func waitForPermit(maxWait: Duration) async throws -> Duration?
 }
 
 /// `email`: one message per order event to the address the shopper's token carried at purchase.
@@ -52,7 +53,7 @@ public struct EmailJobHandler: SingleJobHandler {
             throw JobFailure.permanent("unknown e-mail event \(payload.event)")
         }
         if let wait = sender.holdOff() { return .postponed(wait) }
-        if let wait = try await waitForPermit() { return .postponed(wait) }
+        if let permits, let wait = try await permits.waitForPermit(maxWait: longestPermitWait) { return .postponed(wait) }
         do {
             try await sender.send(message)
         } catch let error as EmailDeliveryError {
@@ -64,19 +65,6 @@ public struct EmailJobHandler: SingleJobHandler {
         }
         metrics.emailSent()
         return .done
-    }
-
-    /// Nil once a permit is held; otherwise how long the job should be put off.
-    private func waitForPermit() async throws -> Duration? {
-        guard let permits else { return nil }
-        var waited = Duration.zero
-        while let wait = try await permits.acquire() {
-            metrics.rateLimitWait()
-            guard waited + wait <= longestPermitWait else { return wait }
-            try await Task.sleep(for: wait)
-            waited += wait
-        }
-        return nil
     }
 }
 

@@ -8,8 +8,8 @@ public struct RateLimitedPermits: DeliveryPermits {
         self.limiter = limiter
     }
 
-    public func acquire() async throws -> Duration? {
-        switch try await limiter.acquire() {
+    public func waitForPermit(maxWait: Duration) async throws -> Duration? {
+        switch try await limiter.waitForPermit(maxWait: maxWait) {
         case .granted: nil
         case .denied(let wait): wait
         }
