@@ -105,7 +105,7 @@ import Testing
         try await OperatorStores.with { stores in
             let outbox = try Self.outbox()
             defer { try? FileManager.default.removeItem(at: outbox) }
-            let port = Int.random(in: 41_000..<49_000)
+            let port = freeLocalPort()
             var environment = stores.environment
             environment["EMAIL_OUTBOX_DIR"] = outbox.path
             try await stores.postgres.query(
@@ -118,6 +118,11 @@ import Testing
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
             try await Self.waitUntil("the noop jobs ran") {
                 try await Self.scalar(stores, "SELECT count(*) FROM jobs WHERE status <> 'dead'") == 0
+            }
+            if !worker.isRunning {
+                Issue.record(
+                    "the worker exited (\(worker.terminationStatus)): \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+                return
             }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             var text = ""
@@ -136,7 +141,8 @@ import Testing
             let secondDeadline = ContinuousClock.now + .seconds(15)
             while second.isRunning && ContinuousClock.now < secondDeadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(!second.isRunning, "a worker whose service group failed exits")
-            #expect(second.terminationStatus != 0)
+            // Foundation traps on the status of a process still running.
+            if !second.isRunning { #expect(second.terminationStatus != 0) }
             #expect(try await stores.flashsale(["jobs", "requeue", "--all"]).status == 0)
             // The gauges come every 5 s: the dead count goes back to zero, not stays at its last value.
             try await Self.waitUntil("/metrics shows no dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 0"#) }
@@ -146,7 +152,9 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(10)
             while worker.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(!worker.isRunning, "SIGTERM stops the worker")
-            #expect(worker.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))")
+            if !worker.isRunning {
+                #expect(worker.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))")
+            }
         }
     }
 
