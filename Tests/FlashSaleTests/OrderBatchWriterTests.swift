@@ -59,4 +59,46 @@ struct OrderBatchWriterTests {
             #expect(rows == ["on-time-0"])
         }
     }
+
+    /// The per-shopper limit of record (`shopper_units`): a batch that would take a shopper past it
+    /// writes nothing, and the group committer then writes the batch's other orders one by one and
+    /// refuses only the offender.
+    @Test func aBatchOverAShoppersLimitOfRecordWritesOnlyTheOrdersWithinIt() async throws {
+        try await TestDatabase.withFreshDatabase { _, postgres in
+            try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
+            let sale = TestSale(id: "l", sku: "a", stock: 10, perShopperLimit: 2)
+            try await sale.createInPostgres(postgres)
+            let writer = OrderBatchWriter(connections: postgres, logger: TestDatabase.logger)
+            func order(_ shopper: String, _ token: String, quantity: Int64 = 1) -> PendingOrder {
+                PendingOrder(
+                    saleID: sale.id, sku: sale.sku, shopperID: shopper, quantity: quantity, amountCents: 1,
+                    checkoutToken: token, paymentWindowSeconds: 600)
+            }
+            _ = try await writer.write([order("pat", "p1"), order("pat", "p2")])
+            await #expect(throws: OrderBatchWriter.WriteError.perShopperLimitOfRecord(sku: "a")) {
+                _ = try await writer.write([order("sam", "s1"), order("pat", "p3")])
+            }
+            await #expect(throws: OrderBatchWriter.WriteError.perShopperLimitOfRecord(sku: "a")) {
+                _ = try await writer.write([order("kim", "k1", quantity: 3)])
+            }
+
+            let committer = CoalescingOrderCommitter(writer: writer)
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for (shopper, token) in [("sam", "s2"), ("pat", "p4"), ("kim", "k2")] {
+                    group.addTask { (token, (try? await committer.commit(order(shopper, token))) != nil) }
+                }
+                return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(outcomes == ["s2": true, "p4": false, "k2": true])
+            let held = try await postgres.query(
+                "SELECT shopper_id, units::bigint FROM shopper_units ORDER BY shopper_id", logger: TestDatabase.logger
+            ).decode((String, Int64).self).collectAll()
+            #expect(held.map(\.0) == ["kim", "pat", "sam"])
+            #expect(held.map(\.1) == [1, 2, 1])
+            let available = try await postgres.query(
+                "SELECT available::bigint FROM inventory", logger: TestDatabase.logger
+            ).decode(Int64.self).collectAll()
+            #expect(available == [6])
+        }
+    }
 }

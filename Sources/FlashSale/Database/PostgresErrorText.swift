@@ -27,6 +27,11 @@ public enum PostgresErrorText {
         (unwrapped(error) as? PSQLError)?.serverInfo?[.sqlState]
     }
 
+    /// The constraint the server named with a constraint violation, also from inside a transaction's wrapper.
+    public static func constraint(_ error: any Error) -> String? {
+        (unwrapped(error) as? PSQLError)?.serverInfo?[.constraintName]
+    }
+
     /// What failed inside a `withTransaction`: postgres-nio wraps it in `PostgresTransactionError`.
     static func unwrapped(_ error: any Error) -> any Error {
         guard let wrapper = error as? PostgresTransactionError else { return error }

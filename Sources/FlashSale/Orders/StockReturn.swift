@@ -41,7 +41,8 @@ public struct StockReturn: Sendable {
     }
 
     /// Inside the transaction that cancelled or expired the orders: their units back into
-    /// `available` (rows locked in key order, so two of these never deadlock), and for each order
+    /// `available` (rows locked in key order, so two of these never deadlock) and off their
+    /// shoppers' units of record, and for each order
     /// its Redis release and, when the order has an address, its e-mail (`event`) as jobs. The release is due a little later: the
     /// attempt right after the commit nearly always does it, and then deletes the job unrun.
     public static func record(
@@ -81,6 +82,20 @@ public struct StockReturn: Sendable {
             UPDATE inventory SET available = available + d.units, version = version + 1
             FROM unnest(\(sales)::text[], \(skus)::text[], \(rows.map(\.units))::bigint[]) AS d(sale_id, sku, units)
             WHERE inventory.sale_id = d.sale_id AND inventory.sku = d.sku
+            """, logger: logger)
+        // The shoppers' units of record, after the inventory rows: every writer of these rows holds
+        // its SKU's inventory row first, so they never deadlock. Floored at zero: a count that is
+        // somehow short must never stop stock coming back.
+        try await connection.query(
+            """
+            UPDATE shopper_units SET units = greatest(shopper_units.units - d.units, 0)
+            FROM (
+                SELECT s, k, h, sum(q)::int FROM unnest(
+                    \(returned.map(\.saleID))::text[], \(returned.map(\.sku))::text[],
+                    \(returned.map(\.shopperID))::text[], \(returned.map(\.quantity))::bigint[]) AS r(s, k, h, q)
+                GROUP BY s, k, h
+            ) AS d(sale_id, sku, shopper_id, units)
+            WHERE shopper_units.sale_id = d.sale_id AND shopper_units.sku = d.sku AND shopper_units.shopper_id = d.shopper_id
             """, logger: logger)
     }
 

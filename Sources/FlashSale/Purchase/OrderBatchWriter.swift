@@ -30,6 +30,10 @@ public struct OrderBatchWriter: Sendable {
         case tooMuchContention(attempts: Int)
         /// An order's write window passed (``PendingOrder/writeBy``) before this attempt could start.
         case writeWindowPassed
+        /// PostgreSQL's per-shopper units (`shopper_units`) refused the batch: an order of it would
+        /// take its shopper past the SKU's limit, which Redis let through (it lost or disagrees with
+        /// the record). Nothing was written; alone, only the offending orders meet this again.
+        case perShopperLimitOfRecord(sku: String)
     }
 
     /// Whether PostgreSQL answered the write with an error (or it never started): then nothing of
@@ -134,9 +138,14 @@ public struct OrderBatchWriter: Sendable {
             }
 
             // No row back means the version moved (or the stock fell short) since the read: nothing was written.
-            let rows = try await connection.execute(
-                InsertOrderBatch(batch: batch, total: total, version: version), logger: logger
-            ).collectAll()
+            let rows: [InsertOrderBatch.Row]
+            do {
+                rows = try await connection.execute(
+                    InsertOrderBatch(batch: batch, total: total, version: version), logger: logger
+                ).collectAll()
+            } catch where PostgresErrorText.constraint(error) == "shopper_units_within_limit" {
+                throw WriteError.perShopperLimitOfRecord(sku: first.sku)
+            }
             guard let newVersion = rows.first?.3 else { return nil }
             return Written(orders: Self.committed(batch, times: rows.map { ($0.0, $0.1, $0.2) }), version: newVersion)
         }
@@ -159,6 +168,17 @@ struct InsertOrderBatch: PostgresPreparedStatement {
                    'reserved', unnest($9::text[]), now() + make_interval(secs => $10), NULLIF(unnest($11::text[]), '')
             WHERE EXISTS (SELECT 1 FROM updated)
             RETURNING id, pay_by, created_at, email
+        ), units_added AS (
+            -- Invariant 3 in the stock of record: the CHECK on `shopper_units` fails the whole
+            -- statement when an order would take its shopper past the limit Redis should have held.
+            INSERT INTO shopper_units AS held (sale_id, sku, shopper_id, units, unit_limit)
+            SELECT $1, $2, b.shopper_id, sum(b.quantity)::int,
+                   (SELECT per_shopper_limit FROM inventory WHERE sale_id = $1 AND sku = $2)
+            FROM unnest($6::text[], $7::bigint[]) AS b(shopper_id, quantity)
+            WHERE EXISTS (SELECT 1 FROM updated)
+            GROUP BY b.shopper_id
+            ON CONFLICT (sale_id, sku, shopper_id)
+            DO UPDATE SET units = held.units + excluded.units, unit_limit = excluded.unit_limit
         ), jobs_added AS (
             INSERT INTO jobs (kind, payload, dedupe_key, run_at)
             SELECT 'order_expiry', jsonb_build_object('order_id', id), 'order_expiry:' || id, pay_by FROM inserted

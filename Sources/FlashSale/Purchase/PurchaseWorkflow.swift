@@ -23,6 +23,7 @@ public struct PurchaseWorkflow: Sendable {
         saleID: String, sku: String, quantity: Int64, token: String, shopperID: String, email: String? = nil,
         now: Date = Date()
     ) async -> PurchaseOutcome {
+        guard !sku.isEmpty else { return .rejected(.invalidRequest, detail: "sku must not be empty") }
         guard (1...Self.maximumQuantity).contains(quantity) else {
             return .rejected(.invalidRequest, detail: "quantity must be a whole number from 1 to \(Self.maximumQuantity)")
         }
@@ -86,17 +87,17 @@ public struct PurchaseWorkflow: Sendable {
             // and the record stays pending, so a retry of this token hears 409 request_in_progress.
             logger.error("order outcome unknown; left to the ledger sweep", metadata: ["error": "\(unknown)"])
             return .rejected(.unavailable, detail: Self.outcomeUnknown)
+        } catch OrderBatchWriter.WriteError.perShopperLimitOfRecord {
+            // Redis' bought count was behind the record (lost, or re-seeded): the record decides.
+            logger.warning(
+                "PostgreSQL refused an order over the per-shopper limit; giving the stock back",
+                metadata: ["sale": "\(pending.saleID)", "sku": "\(pending.sku)", "shopper": "\(pending.shopperID)"])
+            await giveBack(pending)
+            return .rejected(.purchaseLimit, detail: Self.detail(.purchaseLimit, sku: pending.sku))
         } catch {
             logger.error(
                 "order commit failed; giving the stock back", metadata: ["error": "\(PostgresErrorText.describe(error))"])
-            do {
-                try await reservations.compensate(
-                    saleID: pending.saleID, sku: pending.sku, token: pending.checkoutToken,
-                    shopperID: pending.shopperID, quantity: pending.quantity)
-            } catch {
-                // The ledger entry stays; the worker's sweep gives the stock back.
-                logger.error("compensation failed; left to the ledger sweep", metadata: ["error": "\(error)"])
-            }
+            await giveBack(pending)
             return .rejected(.unavailable, detail: Self.detail(.unavailable, sku: pending.sku))
         }
         let body = OrderDocument.encode(order)
@@ -106,6 +107,18 @@ public struct PurchaseWorkflow: Sendable {
             logger.warning("finalize failed after commit", metadata: ["error": "\(error)"])
         }
         return .created(body: body)
+    }
+
+    /// An order that is certainly not committed: its units and its token back in Redis.
+    private func giveBack(_ pending: PendingOrder) async {
+        do {
+            try await reservations.compensate(
+                saleID: pending.saleID, sku: pending.sku, token: pending.checkoutToken,
+                shopperID: pending.shopperID, quantity: pending.quantity)
+        } catch {
+            // The ledger entry stays; the worker's sweep gives the stock back.
+            logger.error("compensation failed; left to the ledger sweep", metadata: ["error": "\(error)"])
+        }
     }
 
     static let outcomeUnknown =
