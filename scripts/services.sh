@@ -9,9 +9,10 @@
 #
 # Everything lives under the git-ignored .local/ folder of the repository:
 #   .local/pg/data  .local/pg/postgres.log  .local/pg/run (unix socket)
-#   .local/redis/   (redis.pid, redis.log; no persistence)
+#   .local/redis/   (redis.pid, redis.log, appendonlydir/: AOF, fsync every second)
 # Both servers listen on 127.0.0.1 only, on non-default ports:
 #   FLASHSALE_PG_PORT (default 55432), FLASHSALE_REDIS_PORT (default 56379).
+# Redis refuses writes past FLASHSALE_REDIS_MAXMEMORY (default 1gb; noeviction).
 # Linux (Debian/Ubuntu) only: uses apt-get, dpkg and runuser.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 
 PG_PORT=${FLASHSALE_PG_PORT:-55432}
 REDIS_PORT=${FLASHSALE_REDIS_PORT:-56379}
+REDIS_MAXMEMORY=${FLASHSALE_REDIS_MAXMEMORY:-1gb}
 PG_USER=flashsale
 DATABASES=(flashsale flashsale_test)
 HOST=127.0.0.1
@@ -325,6 +327,13 @@ start_redis() {
     reply=$(redis_cli ping 2>&1) || true
     if [ "$reply" = PONG ]; then
         say "redis: already running on $HOST:$REDIS_PORT, reusing it"
+        # A server started before persistence and the memory limit were set gets them now.
+        if redis_is_ours; then
+            redis_cli config set appendonly yes >/dev/null
+            redis_cli config set appendfsync everysec >/dev/null
+            redis_cli config set maxmemory "$REDIS_MAXMEMORY" >/dev/null
+            redis_cli config set maxmemory-policy noeviction >/dev/null
+        fi
         return 0
     fi
     if [[ $reply != *"Connection refused"* ]]; then
@@ -332,9 +341,13 @@ start_redis() {
     fi
     mkdir -p "$REDIS_DIR"
     rm -f "$REDIS_PID"
+    # A data store, not a cache: the append-only file (fsync every second) keeps tokens, idempotency
+    # records and the reservation ledger across a restart, and at maxmemory writes are refused
+    # (the service answers 503) rather than keys evicted.
     redis-server --port "$REDIS_PORT" --bind "$HOST" --daemonize yes \
         --dir "$REDIS_DIR" --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" \
-        --save "" --appendonly no \
+        --save "" --appendonly yes --appendfsync everysec \
+        --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction \
         || die "redis: redis-server failed to start on $HOST:$REDIS_PORT" "$REDIS_LOG"
     local i
     for ((i = 0; i < 50; i++)); do
@@ -357,7 +370,7 @@ stop_redis() {
         say "redis: the server on $HOST:$REDIS_PORT was not started from $(rel "$REDIS_DIR"); leaving it alone"
         return 0
     fi
-    redis_cli shutdown nosave >/dev/null 2>&1 || true
+    redis_cli shutdown >/dev/null 2>&1 || true
     local i
     for ((i = 0; i < 50; i++)); do
         if ! redis_answers; then

@@ -2,12 +2,20 @@ import RedisClient
 
 /// The Lua scripts that change stock in Redis. Each runs atomically in one round trip and takes
 /// time from the server (`TIME`), never from the caller.
+///
+/// The shebang lines tell a Redis at `maxmemory` (noeviction) what to refuse. A purchase attempt
+/// (`#!lua`, no flags) is refused whole before it writes anything, and the shopper hears 503; a
+/// flagless script would be refused only at its first memory-growing command, and one that
+/// begins with a DEL (as `reserve` does) not at all. Scripts that settle what was already promised
+/// (an order's final answer, units given back) run even then: they mostly free memory, and
+/// refusing them would leave a committed order's token answering 409 request_in_progress.
 enum StockScripts {
     /// A purchase attempt. KEYS: token, idempotency record, shopper's bought count, stock, ledger.
     /// ARGV: shopper, quantity, per-shopper limit, request fingerprint, ledger member, record TTL, sku.
     /// The token is consumed (deleted) on its first use; later uses are answered from the record.
     static let reserve = RedisScript(
         """
+        #!lua
         local owner = redis.call('GET', KEYS[1])
         if not owner then
           local record = redis.call('HMGET', KEYS[2], 'shopper', 'fingerprint', 'state', 'outcome', 'body')
@@ -45,6 +53,7 @@ enum StockScripts {
     /// KEYS: idempotency record, ledger. ARGV: response body, ledger member.
     static let finalize = RedisScript(
         """
+        #!lua flags=allow-oom
         redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', 'created', 'body', ARGV[1])
         redis.call('ZREM', KEYS[2], ARGV[2])
         return 1
@@ -55,6 +64,7 @@ enum StockScripts {
     /// KEYS: idempotency record, ledger, stock, bought. ARGV: ledger member, quantity.
     static let compensate = RedisScript(
         """
+        #!lua flags=allow-oom
         if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
         redis.call('INCRBY', KEYS[3], ARGV[2])
         if redis.call('DECRBY', KEYS[4], ARGV[2]) <= 0 then redis.call('DEL', KEYS[4]) end
@@ -66,6 +76,7 @@ enum StockScripts {
     /// KEYS: released marker, stock, bought. ARGV: quantity, marker TTL.
     static let release = RedisScript(
         """
+        #!lua flags=allow-oom
         if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
         if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], ARGV[1]) end
         if redis.call('DECRBY', KEYS[3], ARGV[1]) <= 0 then redis.call('DEL', KEYS[3]) end
