@@ -31,7 +31,8 @@ struct OrderRoutes {
                 throw Problem.invalidRequest("the Idempotency-Key header must carry a checkout token")
             }
             let body = try await RequestBody.decode(
-                OrderRequest.self, from: request, context: context, fastPath: OrderRequest.init(commonShape:))
+                OrderRequest.self, from: request, context: context, fastPath: OrderRequest.init(commonShape:),
+                wholeNumbers: ["quantity"])
             let outcome = await workflow.purchase(
                 saleID: saleID, sku: body.sku, quantity: body.quantity, token: token, shopperID: shopperID,
                 email: context.shopperEmail)

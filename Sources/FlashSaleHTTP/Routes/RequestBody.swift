@@ -6,11 +6,14 @@ import Hummingbird
 enum RequestBody {
     static let maximumBytes = 16 * 1024
 
-    /// - Parameter fastPath: reads the common shape of this body without JSONDecoder, or answers nil
-    ///   to leave the body to JSONDecoder; it must never accept what JSONDecoder would read differently.
+    /// - Parameters:
+    ///   - fastPath: reads the common shape of this body without JSONDecoder, or answers nil to leave
+    ///     the body to JSONDecoder; it must never accept what JSONDecoder would read differently.
+    ///   - wholeNumbers: fields that must be written as whole numbers (JSONDecoder reads `1.0` into
+    ///     an integer as 1).
     static func decode<Body: Decodable>(
         _ type: Body.Type, from request: Request, context: AppRequestContext,
-        fastPath: (UnsafeRawBufferPointer) -> Body? = { _ in nil }
+        fastPath: (UnsafeRawBufferPointer) -> Body? = { _ in nil }, wholeNumbers: [String] = []
     ) async throws -> Body {
         if let type = request.headers[.contentType], !isJSON(type) {
             throw Problem(
@@ -26,6 +29,9 @@ enum RequestBody {
                 detail: "the body must be at most \(maximumBytes) bytes")
         }
         if let body = buffer.withUnsafeReadableBytes(fastPath) { return body }
+        for field in wholeNumbers where !buffer.withUnsafeReadableBytes({ NumberLiteral.isWhole(field: field, in: $0) }) {
+            throw Problem.invalidRequest("field \(field) must be a whole number")
+        }
         do {
             return try context.requestDecoder.decode(Body.self, from: Data(buffer: buffer))
         } catch {
