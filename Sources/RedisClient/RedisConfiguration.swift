@@ -29,8 +29,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Parses `redis://[[username]:password@]host[:port][/database]`.
     public init(url: String) throws(RedisError) {
         self.init()
+        // Errors quote the URL as given, but never its password.
+        let shown = URLRedaction.redacted(url, loneUserIsSecret: true)
         guard url.hasPrefix("redis://") else {
-            throw .invalidURL("'\(url)' must start with redis://")
+            throw .invalidURL("'\(shown)' must start with redis://")
         }
         var rest = Substring(url.dropFirst("redis://".count))
         if let at = rest.lastIndex(of: "@") {
@@ -50,7 +52,7 @@ public struct RedisConfiguration: Sendable, Equatable {
             let path = rest[rest.index(after: slash)...]
             if !path.isEmpty {
                 guard let index = Int(path), index >= 0 else {
-                    throw .invalidURL("database '\(path)' in '\(url)' is not a number ≥ 0")
+                    throw .invalidURL("database '\(path)' in '\(shown)' is not a number ≥ 0")
                 }
                 database = index
             }
@@ -58,13 +60,13 @@ public struct RedisConfiguration: Sendable, Equatable {
         if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
             let portText = hostPort[hostPort.index(after: colon)...]
             guard let value = Int(portText), (1...65535).contains(value) else {
-                throw .invalidURL("port '\(portText)' in '\(url)' is not between 1 and 65535")
+                throw .invalidURL("port '\(portText)' in '\(shown)' is not between 1 and 65535")
             }
             port = value
             hostPort = hostPort[..<colon]
         }
         let hostText = hostPort.hasPrefix("[") ? hostPort.dropFirst().dropLast() : hostPort
-        guard !hostText.isEmpty else { throw .invalidURL("'\(url)' names no host") }
+        guard !hostText.isEmpty else { throw .invalidURL("'\(shown)' names no host") }
         host = String(hostText)
     }
 

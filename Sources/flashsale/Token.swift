@@ -7,7 +7,9 @@ struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a shopper token (HS256 JWT) for trying the API by hand.",
         discussion: """
-            Signed with JWT_SECRET (or --jwt-secret), the same secret `serve` verifies with.
+            Signed with JWT_SECRET (or --jwt-secret), the same secret `serve` verifies with, and
+            carrying JWT_ISSUER / JWT_AUDIENCE when they are set. --ttl may not exceed
+            JWT_MAX_LIFETIME_SECONDS (default one day).
             Example: curl -H "Authorization: Bearer $(flashsale token --shopper alice)" …
             Repeat --shopper for one token per line in the same order (benchmarks need
             a thousand shoppers; one process per token would take half a minute).
@@ -42,12 +44,19 @@ struct Token: AsyncParsableCommand {
             flags.jwtSecret = jwtSecret
             let configuration = try FlashSaleConfiguration(
                 FlashSaleConfiguration.Settings(environment: ProcessInfo.processInfo.environment).overridden(by: flags))
-            let tokens = await ShopperTokens(secret: configuration.jwtSecret)
+            let lifetime = TimeSpan.seconds(ttl) ?? 3600
+            guard lifetime <= Int64(configuration.jwtMaxLifetimeSeconds) else {
+                throw CommandFailure(
+                    "--ttl \(ttl) is longer than the \(configuration.jwtMaxLifetimeSeconds) s the service accepts (JWT_MAX_LIFETIME_SECONDS)",
+                    exitCode: 2)
+            }
+            // The service's issuer and audience, so the token is one `serve` accepts.
+            let tokens = await ShopperTokens(secret: configuration.jwtSecret, policy: TokenPolicy(configuration))
             for (index, shopperID) in shopper.enumerated() {
                 let address = email.count == shopper.count ? email[index] : email.first
                 print(
                     try await tokens.issue(
-                        shopperID: shopperID, email: address, lifetime: .seconds(TimeSpan.seconds(ttl) ?? 3600)))
+                        shopperID: shopperID, email: address, lifetime: .seconds(lifetime)))
             }
         }
     }

@@ -29,6 +29,8 @@ struct ConfigurationTests {
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("DB_MAX_CONNECTIONS", "0"),
         ("DATABASE_URL", "mysql://x@y/z"), ("DATABASE_URL", "postgres://host/db"),
         ("DATABASE_URL", "postgres://u@host/"), ("REDIS_URL", "redis://h:0"), ("JWT_SECRET", "short"),
+        ("JWT_ISSUER", ""), ("JWT_AUDIENCE", " "), ("JWT_MAX_LIFETIME_SECONDS", "0"),
+        ("ORDER_WRITE_LOCK_TIMEOUT_MS", "10000"), ("ORDER_WRITE_STATEMENT_TIMEOUT_MS", "5s"),
     ])
     func badValuesNameTheSetting(_ name: String, _ value: String) {
         var environment = ["JWT_SECRET": "0123456789abcdef0123456789abcdef"]
@@ -55,5 +57,44 @@ struct ConfigurationTests {
         #expect(url.password == "p@ss")
         #expect(url.database == "orders")
         #expect(url.requireTLS)
+    }
+
+    /// A bad URL is quoted back to the operator, but its password never is: it would land in
+    /// terminals, CI logs and crash reports.
+    @Test(arguments: [
+        ("DATABASE_URL", "mysql://app:hunter2-secret@db/orders"), ("DATABASE_URL", "postgres://app:hunter2-secret@/orders"),
+        ("DATABASE_URL", "postgres://app:hunter2-secret@db:99999999/orders"),
+        ("REDIS_URL", "redis://:hunter2-secret@cache:0"), ("REDIS_URL", "redis://hunter2-secret@cache:abc"),
+        ("REDIS_URL", "rediss://user:hunter2-secret@cache"), ("REDIS_URL", "redis://:hunter2-secret@cache/x"),
+    ])
+    func badURLsAreQuotedWithoutTheirPassword(_ name: String, _ value: String) {
+        var environment = ["JWT_SECRET": "0123456789abcdef0123456789abcdef"]
+        environment[name] = value
+        let error = #expect(throws: ConfigurationError.self) {
+            try FlashSaleConfiguration(.init(environment: environment))
+        }
+        #expect(error?.setting == name)
+        #expect(error?.description.contains("hunter2") == false, "\(error?.description ?? "")")
+        #expect(error?.description.contains("***") == true, "\(error?.description ?? "")")
+    }
+
+    @Test func tokenAndOrderWriteSettings() throws {
+        let defaults = try FlashSaleConfiguration(.init(environment: ["JWT_SECRET": "0123456789abcdef0123456789abcdef"]))
+        #expect(defaults.jwtIssuer == nil)
+        #expect(defaults.jwtAudience == nil)
+        #expect(defaults.jwtMaxLifetimeSeconds == 86_400)
+        #expect(defaults.orderWriteLockTimeoutMilliseconds == 2_000)
+        #expect(defaults.orderWriteStatementTimeoutMilliseconds == 5_000)
+        let set = try FlashSaleConfiguration(
+            .init(environment: [
+                "JWT_SECRET": "0123456789abcdef0123456789abcdef", "JWT_ISSUER": "https://id.example",
+                "JWT_AUDIENCE": "flashsale", "JWT_MAX_LIFETIME_SECONDS": "3600", "ORDER_WRITE_LOCK_TIMEOUT_MS": "500",
+                "ORDER_WRITE_STATEMENT_TIMEOUT_MS": "8000",
+            ]))
+        #expect(set.jwtIssuer == "https://id.example")
+        #expect(set.jwtAudience == "flashsale")
+        #expect(set.jwtMaxLifetimeSeconds == 3600)
+        #expect(set.orderWriteLockTimeoutMilliseconds == 500)
+        #expect(set.orderWriteStatementTimeoutMilliseconds == 8000)
     }
 }

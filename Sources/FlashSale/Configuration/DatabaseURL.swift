@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import RedisClient
 
 /// `DATABASE_URL` in the usual form `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
 public struct DatabaseURL: Sendable, Equatable {
@@ -11,27 +12,33 @@ public struct DatabaseURL: Sendable, Equatable {
     public var requireTLS: Bool
 
     public init(_ text: String) throws(ConfigurationError) {
+        // Errors quote the URL as given, but never its password.
+        let shown = URLRedaction.redacted(text)
         guard let components = URLComponents(string: text),
             let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
         else {
-            throw ConfigurationError("DATABASE_URL", "'\(text)' is not a postgres://user@host:port/database URL")
+            throw ConfigurationError("DATABASE_URL", "'\(shown)' is not a postgres://user@host:port/database URL")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw ConfigurationError("DATABASE_URL", "'\(text)' names no host")
+            throw ConfigurationError("DATABASE_URL", "'\(shown)' names no host")
         }
         guard let user = components.user, !user.isEmpty else {
-            throw ConfigurationError("DATABASE_URL", "'\(text)' names no user")
+            throw ConfigurationError("DATABASE_URL", "'\(shown)' names no user")
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty else {
-            throw ConfigurationError("DATABASE_URL", "'\(text)' names no database")
+            throw ConfigurationError("DATABASE_URL", "'\(shown)' names no database")
         }
         let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
         guard ["disable", "require"].contains(sslmode) else {
             throw ConfigurationError("DATABASE_URL", "sslmode '\(sslmode)' must be disable or require")
         }
+        let port = components.port ?? 5432
+        guard (1...65535).contains(port) else {
+            throw ConfigurationError("DATABASE_URL", "port \(port) in '\(shown)' is not between 1 and 65535")
+        }
         self.host = host
-        self.port = components.port ?? 5432
+        self.port = port
         self.username = components.user?.removingPercentEncoding ?? user
         self.password = components.password?.removingPercentEncoding
         self.database = database

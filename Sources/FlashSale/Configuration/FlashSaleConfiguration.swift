@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// Every setting of the service, read from the environment and validated at start.
@@ -9,6 +10,15 @@ public struct FlashSaleConfiguration: Sendable {
     public var httpHost: String
     public var httpPort: Int
     public var jwtSecret: String
+    /// Required `iss` / `aud` of shopper tokens, when set.
+    public var jwtIssuer: String?
+    public var jwtAudience: String?
+    /// The longest lifetime (`exp - iat`) a shopper token may have.
+    public var jwtMaxLifetimeSeconds: Int
+    /// PostgreSQL's `lock_timeout` and `statement_timeout` for the order writes. Both stay below the
+    /// 10 s after which a write connection is closed (``LedgerBound``'s reasoning depends on it).
+    public var orderWriteLockTimeoutMilliseconds: Int
+    public var orderWriteStatementTimeoutMilliseconds: Int
 
     public static let defaultDatabaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
@@ -22,6 +32,11 @@ public struct FlashSaleConfiguration: Sendable {
         public var httpHost: String?
         public var httpPort: String?
         public var jwtSecret: String?
+        public var jwtIssuer: String?
+        public var jwtAudience: String?
+        public var jwtMaxLifetimeSeconds: String?
+        public var orderWriteLockTimeoutMilliseconds: String?
+        public var orderWriteStatementTimeoutMilliseconds: String?
 
         public init() {}
 
@@ -33,6 +48,11 @@ public struct FlashSaleConfiguration: Sendable {
             httpHost = environment["HTTP_HOST"]
             httpPort = environment["HTTP_PORT"]
             jwtSecret = environment["JWT_SECRET"]
+            jwtIssuer = environment["JWT_ISSUER"]
+            jwtAudience = environment["JWT_AUDIENCE"]
+            jwtMaxLifetimeSeconds = environment["JWT_MAX_LIFETIME_SECONDS"]
+            orderWriteLockTimeoutMilliseconds = environment["ORDER_WRITE_LOCK_TIMEOUT_MS"]
+            orderWriteStatementTimeoutMilliseconds = environment["ORDER_WRITE_STATEMENT_TIMEOUT_MS"]
         }
 
         /// Settings in `overrides` win over these.
@@ -45,6 +65,13 @@ public struct FlashSaleConfiguration: Sendable {
             merged.httpHost = overrides.httpHost ?? httpHost
             merged.httpPort = overrides.httpPort ?? httpPort
             merged.jwtSecret = overrides.jwtSecret ?? jwtSecret
+            merged.jwtIssuer = overrides.jwtIssuer ?? jwtIssuer
+            merged.jwtAudience = overrides.jwtAudience ?? jwtAudience
+            merged.jwtMaxLifetimeSeconds = overrides.jwtMaxLifetimeSeconds ?? jwtMaxLifetimeSeconds
+            merged.orderWriteLockTimeoutMilliseconds =
+                overrides.orderWriteLockTimeoutMilliseconds ?? orderWriteLockTimeoutMilliseconds
+            merged.orderWriteStatementTimeoutMilliseconds =
+                overrides.orderWriteStatementTimeoutMilliseconds ?? orderWriteStatementTimeoutMilliseconds
             return merged
         }
     }
@@ -69,6 +96,23 @@ public struct FlashSaleConfiguration: Sendable {
             throw ConfigurationError(
                 "JWT_SECRET", jwtSecret.isEmpty ? "is not set" : "must be at least 32 bytes long (HS256 keys are 256 bits)")
         }
+        jwtIssuer = try Self.nonEmpty(settings.jwtIssuer, name: "JWT_ISSUER")
+        jwtAudience = try Self.nonEmpty(settings.jwtAudience, name: "JWT_AUDIENCE")
+        jwtMaxLifetimeSeconds = try Self.integer(
+            settings.jwtMaxLifetimeSeconds, name: "JWT_MAX_LIFETIME_SECONDS", default: 86_400, range: 60...31_536_000)
+        orderWriteLockTimeoutMilliseconds = try Self.integer(
+            settings.orderWriteLockTimeoutMilliseconds, name: "ORDER_WRITE_LOCK_TIMEOUT_MS", default: 2_000,
+            range: 10...9_000)
+        orderWriteStatementTimeoutMilliseconds = try Self.integer(
+            settings.orderWriteStatementTimeoutMilliseconds, name: "ORDER_WRITE_STATEMENT_TIMEOUT_MS", default: 5_000,
+            range: 100...9_000)
+    }
+
+    /// Unset stays unset; set but empty is a mistake worth stopping for (an unset variable is how one turns it off).
+    private static func nonEmpty(_ text: String?, name: String) throws(ConfigurationError) -> String? {
+        guard let text else { return nil }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw ConfigurationError(name, "must not be empty when set") }
+        return text
     }
 
     private static func integer(

@@ -32,10 +32,12 @@ public struct AppDependencies: Sendable {
                 maxConnections: configuration.databaseMaxConnections),
             backgroundLogger: logger.poolLogger)
         redis = RedisClient(configuration: configuration.redis)
-        shopperTokens = await ShopperTokens(secret: configuration.jwtSecret)
+        shopperTokens = await ShopperTokens(secret: configuration.jwtSecret, policy: TokenPolicy(configuration))
         paymentGateway = SandboxPaymentGateway()
         orderWrites = OrderWriteConnections(
-            database: configuration.database, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            database: configuration.database, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            lockTimeout: .milliseconds(Int64(configuration.orderWriteLockTimeoutMilliseconds)),
+            statementTimeout: .milliseconds(Int64(configuration.orderWriteStatementTimeoutMilliseconds)), logger: logger)
     }
 
     /// What the application must run beside its server, in start order.

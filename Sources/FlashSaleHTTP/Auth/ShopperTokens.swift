@@ -9,11 +9,16 @@ public struct Shopper: Sendable, Equatable {
     public let email: String?
 }
 
-/// Shopper identity: HS256 JWTs whose `sub` is the shopper id and whose `exp` is checked.
+/// Shopper identity: HS256 JWTs whose `sub` is the shopper id, checked for `exp`, `nbf`, `iat`, a
+/// maximum lifetime, and `iss`/`aud` when the policy names them.
 public final class ShopperTokens: Sendable {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
+        var nbf: NotBeforeClaim?
+        var iat: IssuedAtClaim?
+        var iss: IssuerClaim?
+        var aud: AudienceClaim?
         var email: String?
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
@@ -22,26 +27,38 @@ public final class ShopperTokens: Sendable {
     }
 
     private let keys: JWTKeyCollection
+    public let policy: TokenPolicy
     /// Shoppers send the same JWT with every request of a sale (token, order, pay); remembering the
     /// verdict for a verified token until its own expiry spares the HMAC and the JSON decoding.
-    private let verified = Mutex<[String: (shopper: Shopper, expires: Date)]>([:])
-    static let verifiedCacheLimit = 100_000
+    private let verified: VerifiedTokenCache<(shopper: Shopper, expires: Date)>
+    public static let verifiedCacheLimit = 100_000
+    /// Signatures checked (cache misses that got as far as the HMAC), for tests and metrics.
+    private let signatureChecks = Atomic<Int>(0)
 
     /// The first segment of the tokens ``issue(shopperID:lifetime:)`` signs: their header.
     private let issuedHeader: String
 
-    public init(secret: String) async {
+    public init(secret: String, policy: TokenPolicy = TokenPolicy(), cacheLimit: Int = ShopperTokens.verifiedCacheLimit) async {
         keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.policy = policy
+        verified = VerifiedTokenCache(probationLimit: cacheLimit, protectedLimit: cacheLimit)
         let sample = try? await keys.sign(Claims(sub: SubjectClaim(value: "-"), exp: ExpirationClaim(value: Date())))
         issuedHeader = sample.map { String($0.prefix { $0 != "." }) } ?? ""
     }
 
-    /// A signed token for `shopperID`, valid for `lifetime`, with an `email` claim when given.
+    public var signaturesChecked: Int { signatureChecks.load(ordering: .relaxed) }
+
+    /// A signed token for `shopperID`, valid for `lifetime`, with an `email` claim when given, and
+    /// the policy's issuer and audience.
     public func issue(shopperID: String, email: String? = nil, lifetime: Duration) async throws -> String {
-        let expiry = Date().addingTimeInterval(Double(lifetime.components.seconds))
+        let now = Date()
+        let expiry = now.addingTimeInterval(TokenPolicy.seconds(lifetime))
         return try await keys.sign(
-            Claims(sub: SubjectClaim(value: shopperID), exp: ExpirationClaim(value: expiry), email: email))
+            Claims(
+                sub: SubjectClaim(value: shopperID), exp: ExpirationClaim(value: expiry),
+                iat: IssuedAtClaim(value: now), iss: policy.issuer.map { IssuerClaim(value: $0) },
+                aud: policy.audience.map { AudienceClaim(value: [$0]) }, email: email))
     }
 
     /// The shopper id of a valid, unexpired token; nil for anything else.
@@ -53,18 +70,22 @@ public final class ShopperTokens: Sendable {
     /// not a plausible address is ignored (no e-mails), not a reason to refuse the shopper.
     public func shopper(from token: String) async -> Shopper? {
         let now = Date()
-        if let known = verified.withLock({ $0[token] }), known.expires > now { return known.shopper }
-        guard Self.headerNamesHS256(token, issuedHeader: issuedHeader),
-            let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty
+        if let known = verified.value(for: token) {
+            if known.expires > now { return known.shopper }
+            verified.forget(token)
+        }
+        guard Self.headerNamesHS256(token, issuedHeader: issuedHeader) else { return nil }
+        signatureChecks.wrappingAdd(1, ordering: .relaxed)
+        guard let claims = try? await keys.verify(token, as: Claims.self), !claims.sub.value.isEmpty,
+            policy.admits(
+                issuedAt: claims.iat?.value, notBefore: claims.nbf?.value, expires: claims.exp.value,
+                issuer: claims.iss?.value, audience: claims.aud?.value, now: now)
         else {
             return nil
         }
         let shopper = Shopper(id: claims.sub.value, email: claims.email.flatMap(Self.plausibleAddress))
-        verified.withLock { cache in
-            // Crude but bounded: start over rather than track recency.
-            if cache.count >= Self.verifiedCacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[token] = (shopper, claims.exp.value)
-        }
+        // A token not yet valid is answered now but not remembered: its `nbf` is checked again next time.
+        if claims.nbf.map({ $0.value <= now }) ?? true { verified.admit(token, (shopper, claims.exp.value)) }
         return shopper
     }
 
