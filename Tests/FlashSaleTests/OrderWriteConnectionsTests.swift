@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Synchronization
 import Testing
 
 @Suite("OrderWriteConnections: the group commit's own PostgreSQL connections")
@@ -164,4 +165,73 @@ struct OrderWriteConnectionsTests {
             try await group.shutdownGracefully()
         }
     }
+
+    /// One SKU's batch waiting for a held row lock must not hold up other SKUs' batches written from
+    /// the same event loop: they go over the loop's other connection and commit while it waits.
+    @Test(.timeLimit(.minutes(1)))
+    func aBatchStuckBehindARowLockDoesNotDelayOtherSKUs() async throws {
+        try await TestDatabase.withFreshDatabase { url, postgres in
+            try await Migrator(client: postgres, logger: Self.logger).migrate(try TestDatabase.migrations)
+            let stuck = TestSale(id: "hol", sku: "stuck", stock: 10)
+            try await stuck.createInPostgres(postgres)
+            try await postgres.query(
+                """
+                INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
+                VALUES ('hol', 'free', 'Free item', 100, 10, 10, 5)
+                """, logger: Self.logger)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connections = OrderWriteConnections(
+                database: url, eventLoopGroup: group, lockTimeout: .seconds(20), statementTimeout: .seconds(25),
+                closeAfter: .seconds(30), logger: Self.logger)
+            let committer = CoalescingOrderCommitter(writer: OrderBatchWriter(connections: connections, logger: Self.logger))
+            let order: @Sendable (String, String) -> PendingOrder = { sku, token in
+                PendingOrder(
+                    saleID: "hol", sku: sku, shopperID: "s-\(token)", quantity: 1, amountCents: 100,
+                    checkoutToken: token, paymentWindowSeconds: 600)
+            }
+            // Both SKUs written once, so each has its version remembered and the stuck write goes
+            // straight to its UPDATE (and waits there) instead of a plain read first.
+            _ = try await committer.commit(order("stuck", "warm-1"))
+            _ = try await committer.commit(order("free", "warm-2"))
+
+            let stuckAnswered = Flag()
+            try await postgres.withTransaction(logger: Self.logger) { holder in
+                try await holder.query(
+                    "SELECT 1 FROM inventory WHERE sale_id = 'hol' AND sku = 'stuck' FOR UPDATE", logger: Self.logger)
+                let waiting = Task {
+                    defer { stuckAnswered.value.withLock { $0 = true } }
+                    return try await committer.commit(order("stuck", "behind-the-lock"))
+                }
+                try await eventually {
+                    let waits = try await postgres.query(
+                        """
+                        SELECT count(*)::bigint FROM pg_stat_activity
+                        WHERE application_name = \(OrderWriteConnections.applicationName) AND wait_event_type = 'Lock'
+                        """, logger: Self.logger
+                    ).decode(Int64.self).collectAll()
+                    guard waits == [1] else { throw TestWaitError.notYet }
+                }
+                let free = try await committer.commit(order("free", "beside-the-lock"))
+                #expect(free.sku == "free")
+                #expect(!stuckAnswered.value.withLock { $0 }, "the free SKU's order waited for the stuck one")
+                _ = waiting
+            }
+            // The lock is gone: the stuck order commits too.
+            try await eventually { guard stuckAnswered.value.withLock({ $0 }) else { throw TestWaitError.notYet } }
+            let orders = try await postgres.query(
+                "SELECT count(*)::bigint FROM orders WHERE sale_id = 'hol'", logger: Self.logger
+            ).decode(Int64.self).collectAll()
+            #expect(orders == [4])
+            await connections.close()
+            try await group.shutdownGracefully()
+        }
+    }
+}
+
+final class Flag: Sendable {
+    let value = Mutex(false)
+}
+
+enum TestWaitError: Error {
+    case notYet
 }

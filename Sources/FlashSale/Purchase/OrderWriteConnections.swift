@@ -6,12 +6,18 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The group commit's PostgreSQL connections: one per event loop, kept outside the pool.
+/// The group commit's PostgreSQL connections: a few per event loop, kept outside the pool.
 ///
-/// A batch is written from the event loop its flusher runs on, over that loop's connection, so the
-/// statement's reply resumes the flusher without a thread hand-off. Leasing from the pool instead
-/// cost a lease and a release per batch, and each release armed an idle timer on another thread.
-/// A connection is opened on its loop's first write and reopened on the write after it closed.
+/// A batch is written from the event loop its flusher runs on, over one of that loop's connections,
+/// so the statement's reply resumes the flusher without a thread hand-off. Leasing from the pool
+/// instead cost a lease and a release per batch, and each release armed an idle timer on another
+/// thread. A connection is opened on its first write and reopened on the write after it closed.
+///
+/// Statements on one connection run one after another, so a batch waiting for a held row lock
+/// would hold up every other SKU's batch queued behind it. Each write therefore takes the loop's
+/// connection with the fewest writes in flight, and among equals the one that last finished a
+/// write: a connection stuck behind a lock finishes nothing, so the others' batches go around it.
+/// While nothing is stuck, that keeps writes on one connection (the others stay idle or unopened).
 ///
 /// PostgreSQL itself refuses a write that waits more than `lockTimeout` for a lock (an operator's
 /// transaction holding the inventory row, say: `lock_timeout`) or runs longer than
@@ -34,9 +40,12 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
     private let nextLane = Atomic<Int>(0)
     private let closeAfter: TimeAmount
 
+    public static let defaultConnectionsPerLoop = 2
+
     public init(
         database: DatabaseURL, eventLoopGroup: any EventLoopGroup, lockTimeout: TimeAmount = .seconds(2),
         statementTimeout: TimeAmount = .seconds(5), closeAfter: TimeAmount = .seconds(10),
+        connectionsPerLoop: Int = OrderWriteConnections.defaultConnectionsPerLoop,
         connectBackoff: (first: TimeAmount, maximum: TimeAmount) = (.milliseconds(50), .seconds(1)),
         logger: Logger
     ) {
@@ -46,7 +55,8 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         ]
         lanes = eventLoopGroup.makeIterator().enumerated().map { index, eventLoop in
             Lane(
-                configuration: configuration, eventLoop: eventLoop, id: index, backoff: connectBackoff, logger: logger)
+                configuration: configuration, eventLoop: eventLoop, firstID: index * connectionsPerLoop,
+                connections: max(1, connectionsPerLoop), backoff: connectBackoff, logger: logger)
         }
         self.closeAfter = closeAfter
     }
@@ -62,19 +72,28 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
         let lane =
             lanes.first { $0.eventLoop === here }
             ?? lanes[Int(UInt(bitPattern: nextLane.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(lanes.count))]
-        let connection = try await lane.slot.connection()
+        let (index, slot) = lane.take()
+        var finished = false
+        defer { lane.done(index, finished: finished) }
+        let connection = try await slot.connection()
         // A timer on the loop rather than a task racing the body: this runs once per batch.
         let timeout = connection.eventLoop.scheduleTask(in: closeAfter) {
             let _: EventLoopFuture<Void> = connection.close()
         }
         defer { timeout.cancel() }
         do {
-            return try await body(connection)
+            let result = try await body(connection)
+            finished = true
+            return result
         } catch where OrderBatchWriter.waitedTooLong(error) {
             // The wait may have been the first write's prepare, and postgres-nio then keeps the
             // error as that statement's and never prepares it again on this connection. A new
             // connection for the next write; this one closes after the writes already queued on it.
-            if lane.slot.retire(connection) { Task { try? await connection.closeGracefully() } }
+            if slot.retire(connection) { Task { try? await connection.closeGracefully() } }
+            throw error
+        } catch {
+            // PostgreSQL answered (a refusal is still an answer): the connection is not stuck.
+            finished = !(error is PostgresConnectionUnavailable) && OrderBatchWriter.wroteNothing(error)
             throw error
         }
     }
@@ -98,7 +117,9 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
     }
 
     public func close() async {
-        for lane in lanes { await lane.slot.close() }
+        for lane in lanes {
+            for slot in lane.slots { await slot.close() }
+        }
     }
 
     /// Why a write that asked for a connection after shutdown began got none (the underlying error
@@ -108,26 +129,64 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
     }
 }
 
-/// One event loop's connection: opened on first use, reopened on the use after it closed.
-private struct Lane: Sendable {
+/// One event loop's connections, each opened on first use and reopened on the use after it closed,
+/// with how busy each is.
+private final class Lane: Sendable {
+    private struct Load: Sendable {
+        var inFlight: Int = 0
+        /// Bumped each time a write on the connection finishes: the most recent is the least stuck.
+        var lastFinished: UInt64 = 0
+    }
+
     let eventLoop: any EventLoop
-    let slot: ReconnectingSlot<PostgresConnection>
+    let slots: [ReconnectingSlot<PostgresConnection>]
+    private let loads: Mutex<(loads: [Load], finishes: UInt64)>
 
     init(
-        configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int,
+        configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, firstID: Int, connections: Int,
         backoff: (first: TimeAmount, maximum: TimeAmount), logger: Logger
     ) {
         self.eventLoop = eventLoop
-        slot = ReconnectingSlot(
-            .init(
-                open: {
-                    try await PostgresConnection.connect(
-                        on: eventLoop, configuration: configuration, id: id, logger: logger)
-                },
-                isLive: { !$0.isClosed },
-                close: { try? await $0.close() },
-                backoff: { OrderWriteConnections.backoff(after: $0, first: backoff.first, maximum: backoff.maximum) },
-                failure: { PostgresConnectionUnavailable(underlying: $0) },
-                closed: { PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed()) }))
+        slots = (0..<connections).map { offset in
+            ReconnectingSlot(
+                .init(
+                    open: {
+                        try await PostgresConnection.connect(
+                            on: eventLoop, configuration: configuration, id: firstID + offset, logger: logger)
+                    },
+                    isLive: { !$0.isClosed },
+                    close: { try? await $0.close() },
+                    backoff: { OrderWriteConnections.backoff(after: $0, first: backoff.first, maximum: backoff.maximum) },
+                    failure: { PostgresConnectionUnavailable(underlying: $0) },
+                    closed: { PostgresConnectionUnavailable(underlying: OrderWriteConnections.Closed()) }))
+        }
+        loads = Mutex((Array(repeating: Load(), count: connections), 0))
+    }
+
+    /// The connection with the fewest writes in flight; among equals, the one that finished a write last.
+    func take() -> (Int, ReconnectingSlot<PostgresConnection>) {
+        let index = loads.withLock { state in
+            var best = 0
+            for candidate in state.loads.indices.dropFirst() {
+                let (a, b) = (state.loads[candidate], state.loads[best])
+                if a.inFlight < b.inFlight || (a.inFlight == b.inFlight && a.lastFinished > b.lastFinished) {
+                    best = candidate
+                }
+            }
+            state.loads[best].inFlight += 1
+            return best
+        }
+        return (index, slots[index])
+    }
+
+    /// A write on connection `index` ended; `finished` when PostgreSQL answered it.
+    func done(_ index: Int, finished: Bool) {
+        loads.withLock { state in
+            state.loads[index].inFlight -= 1
+            if finished {
+                state.finishes += 1
+                state.loads[index].lastFinished = state.finishes
+            }
+        }
     }
 }
