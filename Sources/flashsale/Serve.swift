@@ -3,11 +3,18 @@ import FlashSale
 import FlashSaleHTTP
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTP service (migrates PostgreSQL first).",
-        discussion: "Stops gracefully on SIGINT/SIGTERM: in-flight requests finish, then the pools close.")
+        discussion: """
+            Stops gracefully on SIGINT/SIGTERM: no new connections, idle ones close, in-flight requests \
+            finish, then the pools close. Requests still running after --shutdown-timeout are cut (their \
+            connections closed; a purchase among them settles as after a crash) and the process exits, \
+            at the latest a second later.
+            """)
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -35,6 +42,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("order-write-statement-timeout-ms"), help: "How long an order write may run (env ORDER_WRITE_STATEMENT_TIMEOUT_MS, default 5000, at most 9000).")
     var orderWriteStatementTimeout: String?
 
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Close a connection with no request in progress after this long: 60s, 2m (env HTTP_IDLE_TIMEOUT, default 60s).")
+    var idleTimeout: String?
+
+    @Option(
+        name: .customLong("request-read-timeout"),
+        help: "A request's head and body must arrive within this of its first byte, or the connection is closed (env HTTP_REQUEST_READ_TIMEOUT, default 10s).")
+    var requestReadTimeout: String?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Open connections beyond this are closed when accepted (env HTTP_MAX_CONNECTIONS, default 10000).")
+    var maxConnections: String?
+
+    @Option(
+        name: .customLong("shutdown-timeout"),
+        help: "After SIGTERM/SIGINT, how long in-flight requests may take before they are cut (env SHUTDOWN_TIMEOUT, default 25s).")
+    var shutdownTimeout: String?
+
     func run() async throws {
         try await reportingFailures {
             let configuration = try connection.configuration(requireSecret: true) { overrides in
@@ -47,11 +74,36 @@ struct Serve: AsyncParsableCommand {
                 overrides.orderWriteLockTimeoutMilliseconds = orderWriteLockTimeout
                 overrides.orderWriteStatementTimeoutMilliseconds = orderWriteStatementTimeout
             }
+            var flags = ServeLimits.Settings()
+            flags.idleTimeout = idleTimeout
+            flags.requestReadTimeout = requestReadTimeout
+            flags.maximumConnections = maxConnections
+            flags.shutdownTimeout = shutdownTimeout
+            let limits = try ServeLimits(
+                ServeLimits.Settings(environment: ProcessInfo.processInfo.environment).overridden(by: flags))
             let migrations = try connection.migrations()
             try await AppLogger.runningService("flashsale", database: configuration.database) { logger in
-                let app = await buildApplication(configuration: configuration, migrations: migrations, logger: logger)
-                try await app.runService()
+                FileDescriptorLimit.raise(toServe: limits.connections.maximumConnections, logger: logger)
+                let app = await buildApplication(
+                    configuration: configuration, limits: limits.connections, migrations: migrations, logger: logger)
+                try await Self.run(app, shutdownTimeout: limits.shutdownTimeout, logger: logger)
             }
         }
+    }
+
+    /// Runs `app` until SIGTERM/SIGINT, then shuts it down within `shutdownTimeout`: past it the
+    /// service group cancels what is still running (the server cuts its connections, the pools
+    /// close), and ``ShutdownBackstop`` ends the process if even that hangs.
+    static func run(_ app: some Service, shutdownTimeout: Duration, logger: Logger) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                // Last, so the first to hear of the shutdown; it returns at once.
+                .init(service: ShutdownBackstop(timeout: shutdownTimeout, logger: logger), successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownTimeout
+        try await ServiceGroup(configuration: configuration).run()
     }
 }

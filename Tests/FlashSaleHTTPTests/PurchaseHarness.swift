@@ -38,7 +38,8 @@ struct PurchaseHarness: Sendable {
     }
 
     static func run(
-        _ sale: TestSale, startsInHours: Double = -1, _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
+        _ sale: TestSale, startsInHours: Double = -1, limits: HTTPConnectionLimits = .init(),
+        _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
             try await Migrator(client: postgres, logger: logger).migrate(try TestDatabase.migrations)
@@ -52,7 +53,7 @@ struct PurchaseHarness: Sendable {
                 postgres: postgres, redis: redis, shopperTokens: tokens, orderWrites: orderWrites)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
-                router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(),
+                router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 services: [redis, orderWrites], logger: logger)
             try await app.test(.live) { client in

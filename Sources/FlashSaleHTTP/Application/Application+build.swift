@@ -84,13 +84,15 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
 
 /// The service as `flashsale serve` runs it: migrates PostgreSQL before accepting connections,
 /// then serves until SIGINT/SIGTERM, letting in-flight requests finish before the pools close.
+/// Each connection is held to `limits`; the shutdown's own bound is the caller's ServiceGroup's.
 public func buildApplication(
-    configuration: FlashSaleConfiguration, migrations: [Migration], logger: Logger
+    configuration: FlashSaleConfiguration, limits: HTTPConnectionLimits = .init(), migrations: [Migration],
+    logger: Logger
 ) async -> some ApplicationProtocol {
     let dependencies = await AppDependencies(configuration: configuration, logger: logger)
     var app = Application(
         router: buildRouter(dependencies: dependencies, logger: logger),
-        server: .flashSale(),
+        server: .flashSale(limits: limits),
         configuration: .init(
             address: .hostname(configuration.httpHost, port: configuration.httpPort),
             serverName: "flashsale"),
