@@ -38,7 +38,8 @@ struct PurchaseHarness: Sendable {
     }
 
     static func run(
-        _ sale: TestSale, startsInHours: Double = -1, _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
+        _ sale: TestSale, startsInHours: Double = -1, gateway: any PaymentGateway = SandboxPaymentGateway(),
+        _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
             try await Migrator(client: postgres, logger: logger).migrate(try TestDatabase.migrations)
@@ -49,7 +50,7 @@ struct PurchaseHarness: Sendable {
             let orderWrites = OrderWriteConnections(
                 database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
             let dependencies = AppDependencies(
-                postgres: postgres, redis: redis, shopperTokens: tokens, orderWrites: orderWrites)
+                postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
                 router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(),
