@@ -24,6 +24,20 @@ struct PayAndCancelTests {
             body: #"{"payment_method":"\#(method)"}"#)
     }
 
+    /// Runs `body` with `gateway` holding charges until `body` releases them. A charge still held
+    /// after 20 s means a request waited for it (as a row lock held across the charge made them do):
+    /// it is released then, so that failure shows as an issue rather than a hang.
+    static func whileHeld<T: Sendable>(_ gateway: TestPaymentGateway, _ body: () async throws -> T) async throws -> T {
+        gateway.hold()
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            Issue.record("a request waited for a charge held at the gateway")
+            gateway.release()
+        }
+        defer { watchdog.cancel() }
+        return try await body()
+    }
+
     static func status(_ harness: PurchaseHarness, _ id: String, shopper: String) async throws -> String? {
         try await harness.request(.GET, "/v1/orders/\(id)", shopper: shopper).json["status"] as? String
     }
@@ -113,19 +127,22 @@ struct PayAndCancelTests {
     /// charge, one 200, one payment.
     @Test func concurrentPaymentsWithDifferentKeysPayOnce() async throws {
         let gateway = TestPaymentGateway()
-        gateway.hold()
         try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
             let id = try await Self.reserve(harness, shopper: "oli")
-            let replies = try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
-                for attempt in 0..<10 {
-                    group.addTask { try await Self.pay(harness, id, shopper: "oli", key: "key-\(attempt)", method: "pm_card_ok") }
+            let replies = try await Self.whileHeld(gateway) {
+                try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
+                    for attempt in 0..<10 {
+                        group.addTask {
+                            try await Self.pay(harness, id, shopper: "oli", key: "key-\(attempt)", method: "pm_card_ok")
+                        }
+                    }
+                    // The nine refusals come while the gateway still holds the winner's charge.
+                    var replies: [PurchaseHarness.Reply] = []
+                    for _ in 0..<9 { if let reply = try await group.next() { replies.append(reply) } }
+                    #expect(gateway.chargeRequests == 1)
+                    gateway.release()
+                    return try await group.reduce(into: replies) { $0.append($1) }
                 }
-                // The nine refusals come while the gateway still holds the winner's charge.
-                var replies: [PurchaseHarness.Reply] = []
-                for _ in 0..<9 { if let reply = try await group.next() { replies.append(reply) } }
-                #expect(gateway.chargeRequests == 1)
-                gateway.release()
-                return try await group.reduce(into: replies) { $0.append($1) }
             }
             #expect(replies.filter { $0.status == 200 }.count == 1)
             #expect(replies.last?.status == 200, "the answer held at the gateway is the one that paid")
@@ -143,16 +160,17 @@ struct PayAndCancelTests {
     /// ends paid with its units still sold.
     @Test func aCancelWhilePayingIsRefusedAndTheOrderEndsPaid() async throws {
         let gateway = TestPaymentGateway()
-        gateway.hold()
         try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
             let id = try await Self.reserve(harness, shopper: "pia")
-            async let paid = Self.pay(harness, id, shopper: "pia", key: "p", method: "pm_card_ok")
-            await gateway.untilCharging(1)
-            #expect(try await Self.status(harness, id, shopper: "pia") == "paying")
-            let cancel = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "pia")
-            #expect(cancel.status == 409 && cancel.code == "order_not_cancellable", "\(cancel.text)")
-            gateway.release()
-            let payment = try await paid
+            let payment = try await Self.whileHeld(gateway) {
+                async let paid = Self.pay(harness, id, shopper: "pia", key: "p", method: "pm_card_ok")
+                await gateway.untilCharging(1)
+                #expect(try await Self.status(harness, id, shopper: "pia") == "paying")
+                let cancel = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "pia")
+                #expect(cancel.status == 409 && cancel.code == "order_not_cancellable", "\(cancel.text)")
+                gateway.release()
+                return try await paid
+            }
             #expect(payment.status == 200 && payment.json["status"] as? String == "paid", "\(payment.text)")
             #expect(try await Self.status(harness, id, shopper: "pia") == "paid")
             #expect(gateway.cardCharges == 1)

@@ -152,6 +152,11 @@ import Testing
                 }
                 #expect(try await fixture.statuses() == ["paying": 1])
                 #expect(try await fixture.reconcile().isClean, "a paying order's units and count are still taken")
+                // The shopper's count lost in Redis: a repair counts the paying order as bought.
+                let bought = RedisKeys(saleID: fixture.sale.id).bought(shopper: "shopper-0", sku: fixture.sale.sku)
+                _ = try await fixture.redis.send("DEL", .string(bought))
+                _ = try await fixture.reconcile(.repair)
+                #expect(try await fixture.redis.send("GET", .string(bought)).integer == 1)
                 gateway.release()
                 let answer = try await paid.value
                 try await waitUntil("the expiry looked again and found it paid") {
