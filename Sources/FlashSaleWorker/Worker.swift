@@ -20,6 +20,7 @@ public final class Worker: Service, Sendable {
             // A batch is one round of the handler's concurrency, so it ends well within its lease
             // even when every send waits for a permit and then times out.
             Lane(kind: "email", loops: 2, batch: 8),
+            Lane(kind: "payment_check", loops: 1, batch: 16),
             Lane(kind: "noop", loops: 4, batch: 100),
         ]
         /// How long an idle loop waits before asking again: the first wait, doubling while the
@@ -74,15 +75,20 @@ public final class Worker: Service, Sendable {
         gaugedKinds = Mutex(Set(settings.lanes.map(\.kind)))
     }
 
-    /// The handlers of every kind the service writes, with e-mail going to `sender`.
+    /// The handlers of every kind the service writes, with e-mail going to `sender` and lost payment
+    /// answers asked of `gateway` (the service's, with the service's `payments` settings).
     public static func standardHandlers(
-        postgres: PostgresClient, redis: RedisClient, email: EmailJobHandler, logger: Logger
+        postgres: PostgresClient, redis: RedisClient, email: EmailJobHandler,
+        gateway: any PaymentGateway = SandboxPaymentGateway(), payments: PaymentSettings = PaymentSettings(),
+        logger: Logger
     ) -> [any JobHandler] {
         let reservations = StockReservations(redis: redis)
         return [
             OrderExpiryHandler(postgres: postgres, reservations: reservations, logger: logger),
             RedisReleaseHandler(reservations: reservations),
             email,
+            PaymentCheckHandler(
+                settlement: PaymentSettlement(postgres: postgres, gateway: gateway, settings: payments, logger: logger)),
             NoopJobHandler(),
         ]
     }

@@ -24,6 +24,41 @@ struct PayAndCancelTests {
             body: #"{"payment_method":"\#(method)"}"#)
     }
 
+    /// Runs `body` with `gateway` holding charges until `body` releases them. A charge still held
+    /// after 20 s means a request waited for it (as a row lock held across the charge made them do):
+    /// it is released then, so that failure shows as an issue rather than a hang.
+    static func whileHeld<T: Sendable>(_ gateway: TestPaymentGateway, _ body: () async throws -> T) async throws -> T {
+        gateway.hold()
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            Issue.record("a request waited for a charge held at the gateway")
+            gateway.release()
+        }
+        defer { watchdog.cancel() }
+        return try await body()
+    }
+
+    static func status(_ harness: PurchaseHarness, _ id: String, shopper: String) async throws -> String? {
+        try await harness.request(.GET, "/v1/orders/\(id)", shopper: shopper).json["status"] as? String
+    }
+
+    /// The statuses of the order's payments, oldest first.
+    static func payments(_ harness: PurchaseHarness, _ id: String) async throws -> [String] {
+        try await harness.postgres.query(
+            "SELECT status FROM payments WHERE order_id = \(UUID(uuidString: id)!) ORDER BY id",
+            logger: PurchaseHarness.logger
+        ).decode(String.self).collectAll()
+    }
+
+    /// Moves the order's pending payment `interval` into the past, as time would.
+    static func age(_ harness: PurchaseHarness, _ id: String, by interval: String) async throws {
+        try await harness.postgres.query(
+            """
+            UPDATE payments SET created_at = now() - \(interval)::interval
+            WHERE order_id = \(UUID(uuidString: id)!) AND status = 'pending'
+            """, logger: PurchaseHarness.logger)
+    }
+
     @Test func payOnceReplayTheSameAnswer() async throws {
         try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
             let id = try await Self.reserve(harness, shopper: "kim")
@@ -55,6 +90,7 @@ struct PayAndCancelTests {
             let declined = try await Self.pay(harness, id, shopper: "max", key: "k1", method: "pm_card_declined")
             #expect(declined.status == 402)
             #expect(declined.code == "payment_declined")
+            #expect(try await Self.status(harness, id, shopper: "max") == "reserved", "a decline gives the order back")
             let replay = try await Self.pay(harness, id, shopper: "max", key: "k1", method: "pm_card_declined")
             #expect(replay.status == 402)
             #expect(replay.body == declined.body)
@@ -63,6 +99,8 @@ struct PayAndCancelTests {
             let unknown = try await Self.pay(harness, other, shopper: "max", key: "k3", method: "pm_bitcoin")
             #expect(unknown.status == 400)
             #expect(unknown.code == "invalid_request")
+            #expect(try await Self.status(harness, other, shopper: "max") == "reserved")
+            #expect(try await Self.payments(harness, other) == [], "a method the gateway refused charged nothing")
             let malformed = try await harness.request(
                 .POST, "/v1/orders/\(other)/pay", shopper: "max", headers: [("Idempotency-Key", "k4")], body: "{}")
             #expect(malformed.status == 400)
@@ -84,19 +122,115 @@ struct PayAndCancelTests {
         }
     }
 
+    /// Ten pays with ten keys while the first to take the order is still at the gateway (held open):
+    /// the other nine are refused at once, without waiting for it and without a charge; one card
+    /// charge, one 200, one payment.
     @Test func concurrentPaymentsWithDifferentKeysPayOnce() async throws {
-        try await PurchaseHarness.run(TestSale(stock: 5)) { harness in
+        let gateway = TestPaymentGateway()
+        try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
             let id = try await Self.reserve(harness, shopper: "oli")
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for attempt in 0..<10 {
-                    group.addTask {
-                        try await Self.pay(harness, id, shopper: "oli", key: "key-\(attempt)", method: "pm_card_ok").status
+            let replies = try await Self.whileHeld(gateway) {
+                try await withThrowingTaskGroup(of: PurchaseHarness.Reply.self) { group in
+                    for attempt in 0..<10 {
+                        group.addTask {
+                            try await Self.pay(harness, id, shopper: "oli", key: "key-\(attempt)", method: "pm_card_ok")
+                        }
                     }
+                    // The nine refusals come while the gateway still holds the winner's charge.
+                    var replies: [PurchaseHarness.Reply] = []
+                    for _ in 0..<9 { if let reply = try await group.next() { replies.append(reply) } }
+                    #expect(gateway.chargeRequests == 1)
+                    gateway.release()
+                    return try await group.reduce(into: replies) { $0.append($1) }
                 }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
-            #expect(statuses.filter { $0 == 200 }.count == 1)
-            #expect(statuses.filter { $0 == 409 }.count == 9)
+            #expect(replies.filter { $0.status == 200 }.count == 1)
+            #expect(replies.last?.status == 200, "the answer held at the gateway is the one that paid")
+            #expect(
+                replies.filter { $0.status == 409 && $0.code == "order_not_payable" }.count == 9,
+                "\(replies.map { "\($0.status) \($0.text)" })")
+            #expect(gateway.chargeRequests == 1)
+            #expect(gateway.cardCharges == 1)
+            #expect(try await Self.payments(harness, id) == ["succeeded"])
+            #expect(try await Self.status(harness, id, shopper: "oli") == "paid")
+        }
+    }
+
+    /// A cancel meeting a payment at the gateway is refused (the order is `paying`), and the order
+    /// ends paid with its units still sold.
+    @Test func aCancelWhilePayingIsRefusedAndTheOrderEndsPaid() async throws {
+        let gateway = TestPaymentGateway()
+        try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
+            let id = try await Self.reserve(harness, shopper: "pia")
+            let payment = try await Self.whileHeld(gateway) {
+                async let paid = Self.pay(harness, id, shopper: "pia", key: "p", method: "pm_card_ok")
+                await gateway.untilCharging(1)
+                #expect(try await Self.status(harness, id, shopper: "pia") == "paying")
+                let cancel = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "pia")
+                #expect(cancel.status == 409 && cancel.code == "order_not_cancellable", "\(cancel.text)")
+                gateway.release()
+                return try await paid
+            }
+            #expect(payment.status == 200 && payment.json["status"] as? String == "paid", "\(payment.text)")
+            #expect(try await Self.status(harness, id, shopper: "pia") == "paid")
+            #expect(gateway.cardCharges == 1)
+            #expect(try await harness.redisStock() == 4)
+            #expect(try await harness.postgresStock().available == 4)
+        }
+    }
+
+    /// The gateway charges but its answer is lost: 503, the order stays `paying` (no cancel, no other
+    /// key), and a retry with the same key learns the outcome by a lookup: paid, with no second charge.
+    @Test func aLostAnswerIsLearntByTheRetryNotChargedAgain() async throws {
+        let gateway = TestPaymentGateway()
+        gateway.fail(.timeOutAfterCharging)
+        try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
+            let id = try await Self.reserve(harness, shopper: "quin")
+            let lost = try await Self.pay(harness, id, shopper: "quin", key: "k", method: "pm_card_ok")
+            #expect(lost.status == 503 && lost.code == "unavailable", "\(lost.text)")
+            #expect(lost.headers["Content-Type"] == ["application/problem+json"])
+            #expect(try await Self.status(harness, id, shopper: "quin") == "paying")
+            #expect(try await Self.payments(harness, id) == ["pending"])
+            let cancel = try await harness.request(.POST, "/v1/orders/\(id)/cancel", shopper: "quin")
+            #expect(cancel.status == 409 && cancel.code == "order_not_cancellable")
+            let otherKey = try await Self.pay(harness, id, shopper: "quin", key: "k2", method: "pm_card_ok")
+            #expect(otherKey.status == 409 && otherKey.code == "order_not_payable")
+
+            gateway.fail(.none)
+            try await Self.age(harness, id, by: "10 seconds")  // the client retries later
+            let retry = try await Self.pay(harness, id, shopper: "quin", key: "k", method: "pm_card_ok")
+            #expect(retry.status == 200 && retry.json["status"] as? String == "paid", "\(retry.text)")
+            #expect(gateway.chargeRequests == 1)
+            #expect(gateway.lookups == 1)
+            #expect(try await Self.payments(harness, id) == ["succeeded"])
+            let replay = try await Self.pay(harness, id, shopper: "quin", key: "k", method: "pm_card_ok")
+            #expect(replay.status == 200 && replay.body == retry.body)
+            #expect(replay.headers["Idempotent-Replayed"] == ["true"])
+            #expect(gateway.chargeRequests == 1)
+        }
+    }
+
+    /// The request is lost before the gateway charges: a retry soon after still cannot know (a late
+    /// charge could land), so 503 again and no charge; once a late charge can no longer land, the
+    /// retry gives the attempt up and pays afresh: one charge in all.
+    @Test func aChargeNeverMadeIsGivenUpOnlyOnceItCannotLand() async throws {
+        let gateway = TestPaymentGateway()
+        gateway.fail(.timeOutBeforeCharging)
+        try await PurchaseHarness.run(TestSale(stock: 5), gateway: gateway) { harness in
+            let id = try await Self.reserve(harness, shopper: "rae")
+            #expect(try await Self.pay(harness, id, shopper: "rae", key: "k", method: "pm_card_ok").status == 503)
+            gateway.fail(.none)
+            try await Self.age(harness, id, by: "10 seconds")
+            let early = try await Self.pay(harness, id, shopper: "rae", key: "k", method: "pm_card_ok")
+            #expect(early.status == 503 && early.code == "unavailable", "\(early.text)")
+            #expect(gateway.cardCharges == 0)
+            #expect(try await Self.status(harness, id, shopper: "rae") == "paying")
+
+            try await Self.age(harness, id, by: "2 minutes")
+            let late = try await Self.pay(harness, id, shopper: "rae", key: "k", method: "pm_card_ok")
+            #expect(late.status == 200 && late.json["status"] as? String == "paid", "\(late.text)")
+            #expect(gateway.cardCharges == 1)
+            #expect(try await Self.payments(harness, id) == ["succeeded"])
         }
     }
 

@@ -39,6 +39,7 @@ struct PurchaseHarness: Sendable {
 
     static func run(
         _ sale: TestSale, startsInHours: Double = -1, limits: HTTPConnectionLimits = .init(),
+        gateway: any PaymentGateway = SandboxPaymentGateway(),
         _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
@@ -50,7 +51,7 @@ struct PurchaseHarness: Sendable {
             let orderWrites = OrderWriteConnections(
                 database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
             let dependencies = AppDependencies(
-                postgres: postgres, redis: redis, shopperTokens: tokens, orderWrites: orderWrites)
+                postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
                 router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),

@@ -4,7 +4,6 @@ import FlashSaleWorker
 import Foundation
 import PostgresNIO
 import RedisClient
-import Synchronization
 import Testing
 
 @Suite struct OrderExpiryTests {
@@ -89,7 +88,7 @@ import Testing
         try await WorkerFixture.run(sale) { fixture in
             let orders = try await fixture.buy(60)
             // A gateway taking 40 ms, so charges straddle pay_by and the expiry batch.
-            let gateway = SlowCountingGateway(delay: .milliseconds(40))
+            let gateway = TestPaymentGateway(delay: .milliseconds(40))
             let payments = PaymentWorkflow(postgres: fixture.postgres, gateway: gateway, logger: WorkerFixture.logger)
             // Due in 300 ms: pays sent around then race the worker, which polls every 20 ms.
             try await fixture.postgres.query(
@@ -128,28 +127,91 @@ import Testing
             #expect(
                 try await fixture.postgres.query("SELECT count(*)::bigint FROM payments", logger: WorkerFixture.logger)
                     .decode(Int64.self).collectAll()[0] == Int64(paid))
-            #expect(gateway.charges == paid, "a card is charged only for an order that ends paid")
+            #expect(gateway.cardCharges == paid, "a card is charged only for an order that ends paid")
             #expect(try await fixture.reconcile().isClean)
         }
     }
-}
 
-/// Approves every card after `delay`, counting the charges.
-final class SlowCountingGateway: PaymentGateway {
-    let delay: Duration
-    private let count = Mutex(0)
-
-    init(delay: Duration) {
-        self.delay = delay
+    /// The expiry meets an order at the gateway (`paying`, held open) past its `pay_by`: it waits
+    /// rather than expiring it, and the order ends paid with its units still sold.
+    @Test func anExpiryMeetingAPayingOrderWaitsAndTheOrderEndsPaid() async throws {
+        try await WorkerFixture.run(TestSale(stock: 5)) { fixture in
+            let order = try await fixture.buy(1)[0]
+            let gateway = TestPaymentGateway()
+            gateway.hold()
+            let payments = PaymentWorkflow(postgres: fixture.postgres, gateway: gateway, logger: WorkerFixture.logger)
+            let paid = Task {
+                try await payments.pay(
+                    orderID: order, shopperID: "shopper-0", idempotencyKey: "p", paymentMethod: "pm_card_ok")
+            }
+            await gateway.untilCharging(1)
+            try await fixture.abandon([order])
+            let answer = try await fixture.whileRunning(fixture.worker(gateway: gateway)) {
+                try await waitUntil("the expiry met the paying order and put itself off") {
+                    try await Self.expiryPutOff(fixture)
+                }
+                #expect(try await fixture.statuses() == ["paying": 1])
+                #expect(try await fixture.reconcile().isClean, "a paying order's units and count are still taken")
+                // The shopper's count lost in Redis: a repair counts the paying order as bought.
+                let bought = RedisKeys(saleID: fixture.sale.id).bought(shopper: "shopper-0", sku: fixture.sale.sku)
+                _ = try await fixture.redis.send("DEL", .string(bought))
+                _ = try await fixture.reconcile(.repair)
+                #expect(try await fixture.redis.send("GET", .string(bought)).integer == 1)
+                gateway.release()
+                let answer = try await paid.value
+                try await waitUntil("the expiry looked again and found it paid") {
+                    try await fixture.jobs(kind: "order_expiry", status: "pending") == 0
+                }
+                return answer
+            }
+            #expect(answer.status == 200)
+            #expect(try await fixture.statuses() == ["paid": 1])
+            #expect(try await fixture.available() == 4)
+            #expect(try await fixture.redisStock() == 4)
+            #expect(gateway.cardCharges == 1)
+            #expect(try await fixture.reconcile().isClean)
+        }
     }
 
-    var charges: Int { count.withLock { $0 } }
+    /// A payment declined after `pay_by` gives the order back to reserved, and the expiry that waited
+    /// for it then expires it: units back once in both stores, no card charged.
+    @Test func aPaymentDeclinedAfterPayByLetsTheExpiryRun() async throws {
+        try await WorkerFixture.run(TestSale(stock: 5)) { fixture in
+            let order = try await fixture.buy(1)[0]
+            let gateway = TestPaymentGateway()
+            gateway.hold()
+            let payments = PaymentWorkflow(postgres: fixture.postgres, gateway: gateway, logger: WorkerFixture.logger)
+            let declined = Task {
+                try await payments.pay(
+                    orderID: order, shopperID: "shopper-0", idempotencyKey: "p", paymentMethod: "pm_card_declined")
+            }
+            await gateway.untilCharging(1)
+            try await fixture.abandon([order])
+            let answer = try await fixture.whileRunning(fixture.worker(gateway: gateway)) {
+                try await waitUntil("the expiry met the paying order and put itself off") {
+                    try await Self.expiryPutOff(fixture)
+                }
+                gateway.release()
+                let answer = try await declined.value
+                try await waitUntil("the order expired and its units came back") {
+                    let releases = try await fixture.jobs(kind: "redis_release", status: "pending")
+                    return try await (fixture.statuses(), releases, fixture.redisStock()) == (["expired": 1], 0, 5)
+                }
+                return answer
+            }
+            #expect(answer.status == 402)
+            #expect(try await fixture.available() == 5)
+            #expect(try await fixture.redisStock() == 5)
+            #expect(gateway.cardCharges == 0)
+            #expect(try await fixture.reconcile().isClean)
+        }
+    }
 
-    func charge(orderID: UUID, amountCents: Int64, paymentMethod: String, idempotencyKey: String) async throws
-        -> PaymentResult
-    {
-        try await Task.sleep(for: delay)
-        count.withLock { $0 += 1 }
-        return .succeeded
+    /// The order's expiry job was run (and put off) since `abandon` made it due.
+    static func expiryPutOff(_ fixture: WorkerFixture) async throws -> Bool {
+        try await fixture.postgres.query(
+            "SELECT count(*)::bigint FROM jobs WHERE kind = 'order_expiry' AND status = 'pending' AND run_at > now()",
+            logger: WorkerFixture.logger
+        ).decode(Int64.self).collectAll()[0] == 1
     }
 }

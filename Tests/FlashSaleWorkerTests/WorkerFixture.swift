@@ -59,12 +59,13 @@ struct WorkerFixture: Sendable {
 
     func worker(
         settings: Worker.Settings = WorkerFixture.quickSettings, sender: any EmailSender = DiscardingSender(),
-        permits: (any DeliveryPermits)? = nil
+        permits: (any DeliveryPermits)? = nil, gateway: any PaymentGateway = SandboxPaymentGateway()
     ) -> Worker {
         let email = EmailJobHandler(postgres: postgres, sender: sender, permits: permits, logger: Self.logger)
         return Worker(
             settings: settings, postgres: postgres, redis: redis,
-            handlers: Worker.standardHandlers(postgres: postgres, redis: redis, email: email, logger: Self.logger),
+            handlers: Worker.standardHandlers(
+                postgres: postgres, redis: redis, email: email, gateway: gateway, logger: Self.logger),
             logger: Self.logger)
     }
 

@@ -1,7 +1,9 @@
 import Foundation
 
 public enum OrderStatus: String, Sendable, Codable {
-    case reserved, paid, cancelled, expired
+    /// `paying`: a payment took the order and the gateway is being asked; it still holds its units,
+    /// and only that payment's answer moves it on (to `paid`, or back to `reserved`).
+    case reserved, paying, paid, cancelled, expired
 }
 
 /// An order as PostgreSQL records it.

@@ -30,17 +30,18 @@ public struct OrderRepository: Sendable {
         ).first
     }
 
-    /// Moves an order from `reserved` to `status` if it is still reserved (and, for payment, still in its
-    /// window and at `version`); nil when it was not. Each order changes state once, so stock is released once.
+    /// Moves an order from `from` to `status` if it is still in `from` (and, when given, at `version`
+    /// and before its `pay_by`); nil when it was not. Each order leaves `reserved` for good once, so
+    /// its stock is released once.
     static func transition(
-        _ id: UUID, to status: OrderStatus, expectedVersion: Int64? = nil, withinPaymentWindow: Bool = false,
-        on connection: PostgresConnection, logger: Logger
+        _ id: UUID, from: OrderStatus = .reserved, to status: OrderStatus, expectedVersion: Int64? = nil,
+        withinPaymentWindow: Bool = false, on connection: PostgresConnection, logger: Logger
     ) async throws -> Order? {
         try await decode(
             connection.query(
                 """
                 UPDATE orders SET status = \(status.rawValue), version = version + 1, updated_at = now()
-                WHERE id = \(id) AND status = 'reserved'
+                WHERE id = \(id) AND status = \(from.rawValue)
                   AND (\(expectedVersion)::bigint IS NULL OR version = \(expectedVersion))
                   AND (NOT \(withinPaymentWindow) OR pay_by > now())
                 RETURNING id, sale_id, sku, shopper_id, quantity::bigint, amount_cents, status, pay_by, created_at, version

@@ -1,9 +1,36 @@
 import Foundation
 
-/// Charges a shopper. The idempotency key lets a real provider deduplicate our retries.
+/// Charges a shopper's card, and tells what became of a charge it was asked for.
+///
+/// `charge` throws ``PaymentGatewayError/unknownPaymentMethod(_:)`` when it refused the request
+/// without charging; any other error leaves the outcome unknown (the request may have been acted on).
+/// Such a payment is settled with `lookup`, never by charging again.
 public protocol PaymentGateway: Sendable {
-    func charge(orderID: UUID, amountCents: Int64, paymentMethod: String, idempotencyKey: String) async throws
-        -> PaymentResult
+    func charge(_ charge: ChargeRequest) async throws -> PaymentResult
+    /// What the gateway did with the charge under `charge.idempotencyKey`, if anything.
+    func lookup(_ charge: ChargeRequest) async throws -> ChargeLookup
+}
+
+/// One charge as the gateway is asked for it.
+public struct ChargeRequest: Sendable, Equatable {
+    public let orderID: UUID
+    public let amountCents: Int64
+    public let paymentMethod: String
+    /// Scoped to (order, client key): the gateway keeps one charge per key, so a charge sent twice is one charge.
+    public let idempotencyKey: String
+
+    public init(orderID: UUID, amountCents: Int64, paymentMethod: String, idempotencyKey: String) {
+        self.orderID = orderID
+        self.amountCents = amountCents
+        self.paymentMethod = paymentMethod
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// The gateway's key for the client's `key` on `orderID`: the same client key on another order
+    /// is another charge, and the same one on this order is always this charge.
+    public static func gatewayKey(orderID: UUID, clientKey: String) -> String {
+        "order-\(orderID.uuidString.lowercased())-\(clientKey)"
+    }
 }
 
 public enum PaymentResult: Sendable, Equatable {
@@ -11,21 +38,13 @@ public enum PaymentResult: Sendable, Equatable {
     case declined(reason: String)
 }
 
-public enum PaymentGatewayError: Error, Equatable {
-    case unknownPaymentMethod(String)
+public enum ChargeLookup: Sendable, Equatable {
+    /// The gateway has the charge and answered it so.
+    case answered(PaymentResult)
+    /// The gateway has no charge under this key.
+    case notFound
 }
 
-/// The sandbox of the API contract: `pm_card_ok` succeeds, `pm_card_declined` is declined.
-public struct SandboxPaymentGateway: PaymentGateway {
-    public init() {}
-
-    public func charge(orderID: UUID, amountCents: Int64, paymentMethod: String, idempotencyKey: String) async throws
-        -> PaymentResult
-    {
-        switch paymentMethod {
-        case "pm_card_ok": return .succeeded
-        case "pm_card_declined": return .declined(reason: "the card was declined")
-        default: throw PaymentGatewayError.unknownPaymentMethod(paymentMethod)
-        }
-    }
+public enum PaymentGatewayError: Error, Equatable {
+    case unknownPaymentMethod(String)
 }

@@ -1,138 +1,136 @@
 import Foundation
 import Logging
-import NIOCore
 import PostgresNIO
 
-/// Pays a reserved order: reserved → paid with an optimistic check of the order's version, and a
-/// payment row unique on (order, idempotency key) whose stored answer is replayed for a repeated key.
+/// Pays a reserved order. The order's state decides before any card is charged:
+///
+/// 1. One short transaction takes the order, reserved → `paying` (checked against the version that
+///    was judged payable, and before `pay_by`), and records the payment `pending` under (order, key).
+/// 2. The gateway is asked with no transaction open and no row locked, under a key scoped to
+///    (order, key), so a charge sent twice is one charge.
+/// 3. A second transaction records the answer: `paid`, or back to `reserved` after a decline.
+///
+/// While the order is `paying` a cancel is refused, the expiry waits, and a pay with another key is
+/// refused: only this payment's answer moves the order on, so a card is charged at most once per
+/// order, and only for an order that ends paid. A repeat with the same key waits for the answer and
+/// replays it. When the gateway's answer is lost (a timeout, a crash between 2 and 3) the order stays
+/// `paying`, the answer is 503, and the payment is settled by asking the gateway what it did, from a
+/// repeat with the same key or from the worker's `payment_check` job: never by charging again.
 public struct PaymentWorkflow: Sendable {
     let postgres: PostgresClient
     let orders: OrderRepository
     let gateway: any PaymentGateway
+    let settlement: PaymentSettlement
+    public let settings: PaymentSettings
     let logger: Logger
 
-    public init(postgres: PostgresClient, gateway: any PaymentGateway, logger: Logger) {
+    public init(
+        postgres: PostgresClient, gateway: any PaymentGateway, settings: PaymentSettings = PaymentSettings(),
+        logger: Logger
+    ) {
         self.postgres = postgres
         self.orders = OrderRepository(postgres: postgres, logger: logger)
         self.gateway = gateway
+        settlement = PaymentSettlement(postgres: postgres, gateway: gateway, settings: settings, logger: logger)
+        self.settings = settings
         self.logger = logger
     }
 
-    public func pay(orderID: String, shopperID: String, idempotencyKey: String, paymentMethod: String) async throws
+    public func pay(orderID: String, shopperID: String, idempotencyKey key: String, paymentMethod: String) async throws
         -> OrderAnswer
     {
-        guard let id = UUID(uuidString: orderID), let order = try await orders.order(id), order.shopperID == shopperID
-        else { return .notFound(orderID) }
-        if let stored = try await storedAnswer(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod) {
-            return stored
-        }
-        if let refusal = Self.refusal(for: order, now: Date()) { return refusal }
-        do {
-            return try await chargeAndRecord(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod)
-        } catch where PostgresErrorText.sqlState(error) == "23505" {
-            // The same key raced us (a declined payment takes no row lock); its answer is stored now.
-            if let stored = try await storedAnswer(orderID: id, key: idempotencyKey, paymentMethod: paymentMethod) {
-                return stored
-            }
-            throw error
-        }
-    }
-
-    /// Charges and records with the order's row locked from before the charge until the commit: the
-    /// worker's expiry at `pay_by`, a cancel or a pay with another key waits, then finds the order
-    /// paid (or still reserved after a decline). So the card is charged only for an order this
-    /// transaction then marks paid, and at most once across keys. (The gateway is asked while the
-    /// lock is held; a `paying` state instead of the lock is issue 16's.)
-    private func chargeAndRecord(orderID id: UUID, key: String, paymentMethod: String) async throws -> OrderAnswer {
-        try await postgres.withTransaction(logger: logger) { connection in
-            guard let order = try await OrderRepository.order(id, on: connection, lock: true, logger: logger) else {
-                return .notFound(id.uuidString.lowercased())
-            }
-            if let stored = try await Self.storedAnswer(
-                orderID: id, key: key, paymentMethod: paymentMethod, rows: { try await connection.query($0, logger: logger) })
-            {
-                return stored
+        guard let id = UUID(uuidString: orderID) else { return .notFound(orderID) }
+        // Each round answers, unless the order changed between the look and the take (a race lost:
+        // the next look sees why) or an earlier attempt with this key proved never charged (pay afresh).
+        for _ in 0..<4 {
+            guard let order = try await orders.order(id), order.shopperID == shopperID else { return .notFound(orderID) }
+            if let earlier = try await PaymentRecord.find(orderID: id, key: key, { try await postgres.query($0, logger: logger) }) {
+                guard earlier.paymentMethod == paymentMethod else { return .keyReused }
+                if let answer = await answer(of: earlier) { return answer }
+                continue
             }
             if let refusal = Self.refusal(for: order, now: Date()) { return refusal }
-            let result: PaymentResult
-            do {
-                result = try await gateway.charge(
-                    orderID: id, amountCents: order.amountCents, paymentMethod: paymentMethod, idempotencyKey: key)
-            } catch PaymentGatewayError.unknownPaymentMethod(let method) {
-                return .problem(400, "invalid_request", "Invalid request", "unknown payment method \(method)")
+            let started = ContinuousClock.now
+            guard let payment = try await take(order, key: key, paymentMethod: paymentMethod) else { continue }
+            return try await charge(payment, recordedSince: started)
+        }
+        return .outcomeUnknown
+    }
+
+    /// Transaction 1: the order to paying and the payment pending; nil when the order is no longer
+    /// the reserved one that was judged payable, or the same key took it first.
+    private func take(_ order: Order, key: String, paymentMethod: String) async throws -> PaymentRecord? {
+        do {
+            return try await postgres.withTransaction(logger: logger) { connection -> PaymentRecord? in
+                guard
+                    try await OrderRepository.transition(
+                        order.id, to: .paying, expectedVersion: order.version, withinPaymentWindow: true,
+                        on: connection, logger: logger) != nil
+                else { return nil }
+                return try await PaymentRecord.insertPending(
+                    order: order, key: key, paymentMethod: paymentMethod, checkAfter: settings.inFlightBound,
+                    on: connection, logger: logger)
             }
-            return try await record(result, for: order, key: key, paymentMethod: paymentMethod, on: connection)
+        } catch where PostgresErrorText.sqlState(error) == "23505" {
+            return nil
         }
     }
 
-    private func record(
-        _ result: PaymentResult, for order: Order, key: String, paymentMethod: String, on connection: PostgresConnection
-    ) async throws -> OrderAnswer {
-        let answer: OrderAnswer
-        switch result {
-        case .declined(let reason):
-            answer = .problem(402, "payment_declined", "Payment declined", reason)
-        case .succeeded:
-            let paid = try await OrderRepository.transition(
-                order.id, to: .paid, expectedVersion: order.version, withinPaymentWindow: true,
-                on: connection, logger: logger)
-            guard let paidOrder = paid else {
-                // Changed under us. By a request with this very key (a retry racing its original)?
-                // Its answer is committed now, as its row lock made this update wait: replay it.
-                if let stored = try await Self.storedAnswer(
-                    orderID: order.id, key: key, paymentMethod: paymentMethod,
-                    rows: { try await connection.query($0, logger: logger) })
-                {
-                    return stored
-                }
-                // Expired, cancelled, or paid with another key: say what it is now.
-                let current = try await OrderRepository.order(order.id, on: connection, logger: logger)
-                return Self.refusal(for: current ?? order, now: Date())
-                    ?? .expired
-            }
-            answer = .order(paidOrder)
-            try await connection.query(
-                """
-                INSERT INTO jobs (kind, payload, dedupe_key)
-                SELECT 'email', jsonb_build_object('order_id', \(order.reference), 'event', 'order_paid'),
-                       \("email:\(order.reference):order_paid")
-                WHERE EXISTS (SELECT 1 FROM orders WHERE id = \(order.id) AND email IS NOT NULL)
-                ON CONFLICT (dedupe_key) DO NOTHING
-                """, logger: logger)
+    /// Asks the gateway, then transaction 3.
+    private func charge(_ payment: PaymentRecord, recordedSince started: ContinuousClock.Instant) async throws
+        -> OrderAnswer
+    {
+        // A settlement may take "no charge found" as final once the payment is `settleTime` old, which
+        // assumes its charge was sent within `chargeTimeout` of its record: one later is not sent.
+        guard ContinuousClock.now - started < settings.chargeTimeout else {
+            logger.warning("payment recorded too slowly to charge; left for settlement", metadata: ["order": "\(payment.orderID)"])
+            return .outcomeUnknown
         }
-        let status = answer.isProblem ? "declined" : "succeeded"
-        try await connection.query(
-            """
-            INSERT INTO payments (order_id, idempotency_key, payment_method, amount_cents, status, response_status, response_body)
-            VALUES (\(order.id), \(key), \(paymentMethod), \(order.amountCents), \(status), \(answer.status), \(ByteBuffer(bytes: answer.body)))
-            """, logger: logger)
+        let result: PaymentResult
+        do {
+            result = try await Deadline.run(settings.chargeTimeout) { [gateway] in try await gateway.charge(payment.charge) }
+        } catch PaymentGatewayError.unknownPaymentMethod(let method) {
+            _ = try await settlement.giveUp(payment)
+            return .problem(400, "invalid_request", "Invalid request", "unknown payment method \(method)")
+        } catch {
+            logger.warning(
+                "payment outcome unknown; left for settlement",
+                metadata: ["order": "\(payment.orderID)", "error": "\(error)"])
+            return .outcomeUnknown
+        }
+        guard let answer = try await settlement.finish(payment, with: result) else {
+            logger.critical(
+                "charged after the payment was given up as never charged",
+                metadata: ["order": "\(payment.orderID)", "gateway_key": "\(payment.gatewayKey)"])
+            return .outcomeUnknown
+        }
         return answer
     }
 
-    private func storedAnswer(orderID: UUID, key: String, paymentMethod: String) async throws -> OrderAnswer? {
-        try await Self.storedAnswer(
-            orderID: orderID, key: key, paymentMethod: paymentMethod,
-            rows: { [postgres, logger] in try await postgres.query($0, logger: logger) })
-    }
-
-    /// The answer stored under (order, key), read with `rows` (the pool, or a transaction's connection).
-    private static func storedAnswer(
-        orderID: UUID, key: String, paymentMethod: String, rows: (PostgresQuery) async throws -> PostgresRowSequence
-    ) async throws -> OrderAnswer? {
-        let rows = try await rows(
-            """
-            SELECT payment_method, response_status, response_body FROM payments
-            WHERE order_id = \(orderID) AND idempotency_key = \(key)
-            """)
-        for try await (method, status, body) in rows.decode((String, Int, ByteBuffer).self) {
-            guard method == paymentMethod else {
-                return .problem(
-                    422, "idempotency_key_reused", "Idempotency key reused",
-                    "this Idempotency-Key was already used with a different request body")
+    /// The answer of an earlier attempt with this key: stored; or awaited while its request may
+    /// still be waiting for the gateway; or settled by asking the gateway. nil when it proved never
+    /// charged (its row is gone): pay afresh.
+    private func answer(of earlier: PaymentRecord) async -> OrderAnswer? {
+        do {
+            var payment = earlier
+            if case .pending(let age) = payment.state, age < settings.inFlightBound {
+                let until = ContinuousClock.now + (settings.inFlightBound - age)
+                while case .pending = payment.state, ContinuousClock.now < until {
+                    try await Task.sleep(for: settings.pollInterval)
+                    guard let again = try await PaymentRecord.find(id: payment.id, { try await postgres.query($0, logger: logger) })
+                    else { return nil }
+                    payment = again
+                }
             }
-            return OrderAnswer(status: status, body: Array(buffer: body), isProblem: status >= 400, replayed: true)
+            switch try await settlement.settle(payment) {
+            case .finished(let answer): return answer
+            case .notCharged: return nil
+            case .undecided: return .outcomeUnknown
+            }
+        } catch {
+            logger.warning("payment not settled", metadata: ["order": "\(earlier.orderID)", "error": "\(error)"])
+            return .outcomeUnknown
         }
-        return nil
     }
 
     /// Why `order` cannot be paid now, or nil when it can.
@@ -140,6 +138,8 @@ public struct PaymentWorkflow: Sendable {
         switch order.status {
         case .expired:
             return .expired
+        case .paying:
+            return .problem(409, "order_not_payable", "Order not payable", "the order is being paid with another key")
         case .paid, .cancelled:
             return .problem(409, "order_not_payable", "Order not payable", "the order is \(order.status.rawValue)")
         case .reserved where order.payBy <= now:
@@ -148,4 +148,15 @@ public struct PaymentWorkflow: Sendable {
             return nil
         }
     }
+}
+
+extension OrderAnswer {
+    static let keyReused = problem(
+        422, "idempotency_key_reused", "Idempotency key reused",
+        "this Idempotency-Key was already used with a different request body")
+
+    /// The charge may or may not have been made; a repeat with the same key learns which.
+    static let outcomeUnknown = problem(
+        503, "unavailable", "Service unavailable",
+        "the payment's outcome is not known yet; retry with the same Idempotency-Key to learn it")
 }

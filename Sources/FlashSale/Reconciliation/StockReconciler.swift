@@ -137,7 +137,7 @@ public struct StockReconciler: Sendable {
                 snapshot.counts = try await connection.query(
                     """
                     SELECT shopper_id, sku, sum(quantity)::bigint FROM orders
-                    WHERE sale_id = \(saleID) AND sku = ANY(\(skus)) AND status IN ('reserved', 'paid')
+                    WHERE sale_id = \(saleID) AND sku = ANY(\(skus)) AND status IN ('reserved', 'paying', 'paid')
                     GROUP BY shopper_id, sku
                     """, logger: logger
                 ).decode((String, String, Int64).self).collectAll().map { ($0.0, $0.1, $0.2) }

@@ -13,7 +13,7 @@ public struct SalesOverview: Sendable {
     public struct ItemLine: Sendable, Equatable {
         public let sku: String
         public let stock: Int64
-        /// Units in orders that are reserved or paid.
+        /// Units in orders that are reserved (a `paying` one too) or paid.
         public var sold: Int64 { reserved + paid }
         public let reserved: Int64
         public let paid: Int64
@@ -55,7 +55,7 @@ public struct SalesOverview: Sendable {
             let items = try await items(saleID: id, limit: itemsPerSale)
             let ordered = try await postgres.query(
                 """
-                SELECT coalesce(sum(quantity) FILTER (WHERE status = 'reserved'), 0)::bigint,
+                SELECT coalesce(sum(quantity) FILTER (WHERE status IN ('reserved', 'paying')), 0)::bigint,
                        coalesce(sum(quantity) FILTER (WHERE status = 'paid'), 0)::bigint
                 FROM orders WHERE sale_id = \(id)
                 """, logger: logger
@@ -75,7 +75,7 @@ public struct SalesOverview: Sendable {
         try await postgres.query(
             """
             SELECT i.sku, i.initial_stock::bigint,
-                   coalesce(sum(o.quantity) FILTER (WHERE o.status = 'reserved'), 0)::bigint,
+                   coalesce(sum(o.quantity) FILTER (WHERE o.status IN ('reserved', 'paying')), 0)::bigint,
                    coalesce(sum(o.quantity) FILTER (WHERE o.status = 'paid'), 0)::bigint, i.available::bigint
             FROM (SELECT * FROM inventory WHERE sale_id = \(saleID) ORDER BY sku LIMIT \(limit)) i
             LEFT JOIN orders o ON o.sale_id = i.sale_id AND o.sku = i.sku

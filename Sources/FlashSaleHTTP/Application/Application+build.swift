@@ -12,17 +12,20 @@ public struct AppDependencies: Sendable {
     public let redis: RedisClient
     public let shopperTokens: ShopperTokens
     public let paymentGateway: any PaymentGateway
+    public let paymentSettings: PaymentSettings
     /// The group commit's own connections; nil writes the batches over the pool.
     public let orderWrites: OrderWriteConnections?
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
-        paymentGateway: any PaymentGateway = SandboxPaymentGateway(), orderWrites: OrderWriteConnections? = nil
+        paymentGateway: any PaymentGateway = SandboxPaymentGateway(), paymentSettings: PaymentSettings = PaymentSettings(),
+        orderWrites: OrderWriteConnections? = nil
     ) {
         self.postgres = postgres
         self.redis = redis
         self.shopperTokens = shopperTokens
         self.paymentGateway = paymentGateway
+        self.paymentSettings = paymentSettings
         self.orderWrites = orderWrites
     }
 
@@ -34,6 +37,7 @@ public struct AppDependencies: Sendable {
         redis = RedisClient(configuration: configuration.redis)
         shopperTokens = await ShopperTokens(secret: configuration.jwtSecret, policy: TokenPolicy(configuration))
         paymentGateway = SandboxPaymentGateway()
+        paymentSettings = PaymentSettings()
         orderWrites = OrderWriteConnections(
             database: configuration.database, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             lockTimeout: .milliseconds(Int64(configuration.orderWriteLockTimeoutMilliseconds)),
@@ -75,7 +79,9 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     OrderRoutes(
         workflow: PurchaseWorkflow(catalog: catalog, reservations: reservations, committer: committer, logger: logger),
         orders: OrderRepository(postgres: dependencies.postgres, logger: logger),
-        payments: PaymentWorkflow(postgres: dependencies.postgres, gateway: dependencies.paymentGateway, logger: logger),
+        payments: PaymentWorkflow(
+            postgres: dependencies.postgres, gateway: dependencies.paymentGateway, settings: dependencies.paymentSettings,
+            logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
     ).register(on: shopperRoutes)
     routeMethods.record(router)

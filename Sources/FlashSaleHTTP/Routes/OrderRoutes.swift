@@ -51,8 +51,9 @@ struct OrderRoutes {
             }
             let body = try await RequestBody.decode(PaymentRequest.self, from: request, context: context)
             // Past the deadline the answer is 503 and the outcome unknown; a retry with the same key tells.
+            // The gateway's own waits are bounded inside; this bounds the waits on PostgreSQL beside them.
             return Self.response(
-                try await Deadline.run(RouteDeadlines.write) { [payments] in
+                try await Deadline.run(RouteDeadlines.write + payments.settings.longestGatewayWait) { [payments] in
                     try await payments.pay(
                         orderID: orderID, shopperID: shopperID, idempotencyKey: key, paymentMethod: body.paymentMethod)
                 })

@@ -6,9 +6,15 @@ import PostgresNIO
 /// `order_expiry`, due at the order's `pay_by`: a still-reserved order becomes `expired`, its units
 /// go back to PostgreSQL in the same transaction and to Redis once, and its e-mail is enqueued.
 /// A whole batch is one transaction. The state change is conditional (`status = 'reserved'`, `pay_by`
-/// passed), so a pay racing the expiry has exactly one winner: a pay that commits first leaves
-/// nothing to expire, and one that comes after finds the order expired (409 order_expired).
+/// passed), so a pay racing the expiry has exactly one winner: a pay that takes the order first
+/// (`paying`) leaves nothing to expire, and one that comes after finds the order expired (409
+/// order_expired). A `paying` order is never expired: its job waits (`payingRecheck`) until the
+/// payment ends, and expires the order then if the payment left it reserved (declined, never charged).
 public struct OrderExpiryHandler: JobHandler {
+    /// How long the expiry of a `paying` order waits before it looks again. A payment normally ends
+    /// within the gateway's timeout; one whose answer was lost ends by the worker's `payment_check`.
+    public static let payingRecheck = Duration.seconds(2)
+
     public let kind = "order_expiry"
     let postgres: PostgresClient
     let stockReturn: StockReturn
@@ -62,7 +68,8 @@ public struct OrderExpiryHandler: JobHandler {
         await stockReturn.releaseInRedis(expired)
     }
 
-    /// The orders it expired, and those still reserved whose `pay_by` has not come yet, with how long to wait.
+    /// The orders it expired, and those to look at again, with how long to wait: still reserved with
+    /// `pay_by` to come, or being paid.
     func expire(_ ids: [UUID]) async throws -> (expired: [ReturnedUnits], notDue: [(UUID, Duration)]) {
         try await postgres.withTransaction(logger: logger) { connection in
             let expired = try await connection.query(
@@ -81,8 +88,10 @@ public struct OrderExpiryHandler: JobHandler {
                 let rest = ids.filter { !done.contains($0.uuidString.lowercased()) }
                 notDue = try await connection.query(
                     """
-                    SELECT id, extract(epoch FROM pay_by - now())::float8 FROM orders
-                    WHERE id = ANY(\(rest)) AND status = 'reserved' AND pay_by > now()
+                    SELECT id, CASE WHEN status = 'paying' THEN \(Self.payingRecheck / .seconds(1))
+                                    ELSE extract(epoch FROM pay_by - now())::float8 END
+                    FROM orders
+                    WHERE id = ANY(\(rest)) AND (status = 'reserved' AND pay_by > now() OR status = 'paying')
                     """, logger: logger
                 ).decode((UUID, Double).self).collectAll().map { ($0.0, .milliseconds(Int64($0.1 * 1000) + 1)) }
             }
