@@ -13,8 +13,11 @@ struct Reconcile: AsyncParsableCommand {
 
             --repair rewrites each differing stock key and per-shopper count from PostgreSQL, the \
             stock of record. It also rebuilds a sale after Redis lost its data. It is safe while \
-            the sale is selling: a SKU is only judged when its stock of record did not change \
-            during the comparison (it is retried otherwise).
+            the sale is selling: a SKU is compared, and rewritten, only if no purchase, give-back \
+            or release touched it since its figures were read; otherwise it is read again after a \
+            short pause. A SKU that keeps selling through four attempts is fenced for the next \
+            ones: for those milliseconds its purchases that would win answer 503 and keep their \
+            checkout token for the retry.
             """)
 
     @Option(help: "The sale to compare.")
@@ -63,6 +66,9 @@ struct Reconcile: AsyncParsableCommand {
         let verb = repaired ? "repaired" : "differ"
         lines.append(
             "sale \(saleID): \(report.skusCompared) SKUs compared; stock of \(report.differenceCount) \(verb); per-shopper counts of \(report.countsDiffering) \(verb)")
+        if report.fencedSKUs > 0 {
+            lines.append("\(report.fencedSKUs) SKUs kept selling and were compared behind a fence")
+        }
         if !report.busySKUs.isEmpty {
             lines.append(
                 "\(report.busySKUs.count) SKUs changed during every attempt (selling right now) and were not judged: \(report.busySKUs.prefix(10).joined(separator: ", ")); run again")

@@ -1,3 +1,4 @@
+import FlashSale
 import FlashSaleWorker
 import Testing
 

@@ -20,9 +20,14 @@ public struct ReconcileReport: Sendable {
     public static let keptDifferences = 100
     /// Per-shopper purchase counts that differed.
     public var countsDiffering = 0
-    /// SKUs whose stock of record kept changing during every attempt (selling right now), so no
-    /// consistent comparison was possible.
+    /// SKUs that kept changing during every attempt (selling right now), so no consistent
+    /// comparison was possible. A repair fences such SKUs for its last attempts, so for it this
+    /// takes purchases failing and being given back during each of those.
     public var busySKUs: [String] = []
+    /// The most attempts one batch of SKUs took (an attempt is refused where anything changed).
+    public var attempts = 0
+    /// SKUs a repair compared behind its fence, after they changed during every unfenced attempt.
+    public var fencedSKUs = 0
 
     public var isClean: Bool { differenceCount == 0 && countsDiffering == 0 && busySKUs.isEmpty }
 }

@@ -16,6 +16,13 @@ public struct RedisKeys: Sendable {
     public func bought(shopper: String, sku: String) -> String { prefix + "bought:" + shopper + ":" + sku }
     /// Reservations deducted in Redis whose PostgreSQL order is not committed yet (a sorted set by time).
     public var reservations: String { prefix + "resv" }
+    /// Counts the changes to the SKU's stock and its shoppers' counts: bumped by the purchase that
+    /// wins units, the compensation that gives them back and the release of a cancelled or expired
+    /// order, never by the repair. The repair compares it with what it read before it writes.
+    public func changes(_ sku: String) -> String { prefix + "changes:" + sku }
+    /// While it exists, a purchase of the SKU that would win units is turned away with its token
+    /// kept: the repair's last resort on a SKU selling too fast to compare (see `RepairFence`).
+    public func repairFence(_ sku: String) -> String { prefix + "fence:" + sku }
     /// Marks an order whose stock went back to Redis, so a release runs once.
     public func released(order: String) -> String { prefix + "released:" + order }
     /// Set once the sale's stock and per-shopper counts are in Redis (seed, repair). Its absence on

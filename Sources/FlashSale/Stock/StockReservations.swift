@@ -37,7 +37,7 @@ public struct StockReservations: Sendable {
             keys: [
                 .string(keys.token(token)), .string(keys.idempotency(token)),
                 .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.stock(sku)),
-                .string(keys.reservations),
+                .string(keys.reservations), .string(keys.changes(sku)), .string(keys.repairFence(sku)),
             ],
             arguments: [
                 .string(shopperID), .integer(quantity), .integer(limit), .string(fingerprint), .string(token),
@@ -98,7 +98,7 @@ public struct StockReservations: Sendable {
             StockScripts.compensate,
             keys: [
                 .string(keys.idempotency(token)), .string(keys.reservations), .string(keys.stock(sku)),
-                .string(keys.bought(shopper: shopperID, sku: sku)),
+                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
             ],
             arguments: [.string(token), .integer(quantity)], affinity: Self.affinity(token))
         return reply == .integer(1)
@@ -114,7 +114,7 @@ public struct StockReservations: Sendable {
             StockScripts.release,
             keys: [
                 .string(keys.released(order: orderID)), .string(keys.stock(sku)),
-                .string(keys.bought(shopper: shopperID, sku: sku)),
+                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
             ],
             arguments: [.integer(quantity), .integer(Self.releaseMarkerLifetimeSeconds)])
         return reply == .integer(1)

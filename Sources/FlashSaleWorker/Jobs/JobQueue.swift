@@ -1,3 +1,4 @@
+import FlashSale
 import Foundation
 import Logging
 import PostgresNIO

@@ -58,6 +58,7 @@ public struct StockRepriming: Sendable {
                 metadata: [
                     "sale": "\(saleID)", "skus": "\(report.skusCompared)", "stock_rewritten": "\(report.differenceCount)",
                     "counts_rewritten": "\(report.countsDiffering)", "busy": "\(report.busySKUs.count)",
+                    "attempts": "\(report.attempts)", "fenced": "\(report.fencedSKUs)",
                     "elapsed": "\(clock.now - started)",
                 ])
             return report.busySKUs.isEmpty

@@ -1,5 +1,6 @@
-/// When a failed job runs again: exponential back-off with jitter, so jobs that failed together
-/// (a provider outage) do not all come back in the same instant.
+/// When a failed attempt is tried again: exponential back-off with jitter, so attempts that failed
+/// together (jobs during a provider outage, repairs of a selling SKU) do not all come back in the
+/// same instant.
 public struct RetryBackoff: Sendable, Equatable {
     public var base: Duration
     public var ceiling: Duration
