@@ -63,7 +63,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     let sales = SaleRepository(postgres: dependencies.postgres, logger: logger)
     let catalog = SaleCatalog(repository: sales)
     let reservations = StockReservations(redis: dependencies.redis)
-    SaleRoutes(repository: sales, reservations: reservations, logger: logger).register(on: router)
+    SaleRoutes(catalog: catalog, stock: LiveStock(reservations: reservations, repository: sales, logger: logger))
+        .register(on: router)
 
     let shopperRoutes = router.group().add(middleware: ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens))
     CheckoutTokenRoutes(catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), logger: logger)
