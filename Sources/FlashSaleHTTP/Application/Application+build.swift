@@ -77,6 +77,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         payments: PaymentWorkflow(postgres: dependencies.postgres, gateway: dependencies.paymentGateway, logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
     ).register(on: shopperRoutes)
+    ShopperOrderRoutes(catalog: catalog, orders: OrderRepository(postgres: dependencies.postgres, logger: logger))
+        .register(on: shopperRoutes)
     routeMethods.record(router)
     return router
 }
