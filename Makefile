@@ -59,13 +59,14 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## release-build benchmarks: Redis client, hot-SKU order writes, worker jobs/expiry, purchases over HTTP (rates, p99, memory), seeding 1M SKUs
+bench: ## release-build benchmarks: Redis client, hot-SKU order writes, worker jobs/expiry, purchases over HTTP (rates, p99, memory), a 1M-SKU sale and hostile ids, seeding 1M SKUs
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh
 	scripts/bench-orders.sh
 	scripts/bench-worker.sh
 	scripts/bench-http.sh
+	scripts/bench-catalog.sh
 	scripts/bench-seed.sh
 
 migrate: ## start PostgreSQL+Redis and apply migrations to the dev database

@@ -7,3 +7,12 @@ public func eventually<T>(_ body: () async throws -> T) async throws -> T {
     }
     throw lastError!
 }
+
+/// Waits, as `eventually` does, until `condition` holds; throws if it never does.
+public func waitUntil(_ condition: () async throws -> Bool) async throws {
+    try await eventually {
+        guard try await condition() else { throw ConditionNotMet() }
+    }
+}
+
+struct ConditionNotMet: Error {}

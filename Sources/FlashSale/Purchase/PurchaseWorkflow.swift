@@ -30,16 +30,19 @@ public struct PurchaseWorkflow: Sendable {
         guard CheckoutTokens.isWellFormed(token) else {
             return .rejected(.invalidToken, detail: "the Idempotency-Key is not a checkout token issued by this service")
         }
-        let entry: SaleCatalog.Entry?
+        let sale: Sale?
+        var item: SaleItem?
         do {
-            entry = try await catalog.entry(saleID)
+            // Both from memory, but for one load per sale and per SKU every few seconds.
+            sale = try await catalog.sale(saleID)
+            if sale != nil { item = try await catalog.item(saleID: saleID, sku: sku) }
         } catch {
             logger.error("sale lookup failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             return .rejected(.unavailable, detail: "the sale cannot be read right now; try again")
         }
-        guard let entry else { return .rejected(.notFound, detail: "no sale \(saleID)") }
-        guard let item = entry.items[sku] else { return .rejected(.notFound, detail: "sale \(saleID) has no SKU \(sku)") }
-        guard entry.sale.isActive(at: now) else {
+        guard let sale else { return .rejected(.notFound, detail: "no sale \(saleID)") }
+        guard let item else { return .rejected(.notFound, detail: "sale \(saleID) has no SKU \(sku)") }
+        guard sale.isActive(at: now) else {
             return .rejected(.saleNotActive, detail: "sale \(saleID) is not open for purchases now")
         }
 
@@ -57,7 +60,7 @@ public struct PurchaseWorkflow: Sendable {
             let pending = PendingOrder(
                 saleID: saleID, sku: sku, shopperID: shopperID, quantity: quantity,
                 amountCents: item.priceCents * quantity, checkoutToken: token,
-                paymentWindowSeconds: entry.sale.paymentWindowSeconds, email: email)
+                paymentWindowSeconds: sale.paymentWindowSeconds, email: email)
             return await commit(pending)
         case .soldOut: return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
         case .purchaseLimit: return .rejected(.purchaseLimit, detail: Self.detail(.purchaseLimit, sku: sku))

@@ -22,32 +22,31 @@ public struct Sale: Sendable, Equatable {
     }
 }
 
-/// One SKU of a sale. `available` is PostgreSQL's stock of record unless said otherwise.
+/// One SKU of a sale, as the catalog keeps it: what changes only when an operator re-seeds.
+/// Stock is not here: Redis and PostgreSQL own it, and a cached copy would be wrong within a second.
 public struct SaleItem: Sendable, Equatable {
     public let saleID: String
     public let sku: String
     public let name: String
     public let priceCents: Int64
-    public let initialStock: Int64
-    public let available: Int64
     public let perShopperLimit: Int64
 
-    public init(
-        saleID: String, sku: String, name: String, priceCents: Int64, initialStock: Int64, available: Int64,
-        perShopperLimit: Int64
-    ) {
+    public init(saleID: String, sku: String, name: String, priceCents: Int64, perShopperLimit: Int64) {
         self.saleID = saleID
         self.sku = sku
         self.name = name
         self.priceCents = priceCents
-        self.initialStock = initialStock
-        self.available = available
         self.perShopperLimit = perShopperLimit
     }
+}
 
-    public func with(available: Int64) -> SaleItem {
-        SaleItem(
-            saleID: saleID, sku: sku, name: name, priceCents: priceCents, initialStock: initialStock,
-            available: available, perShopperLimit: perShopperLimit)
+/// One page of a sale's items in SKU order; the next page holds the SKUs after `nextAfter` (nil: this is the last).
+public struct SaleItemPage: Sendable, Equatable {
+    public let items: [SaleItem]
+    public let nextAfter: String?
+
+    public init(items: [SaleItem], nextAfter: String?) {
+        self.items = items
+        self.nextAfter = nextAfter
     }
 }

@@ -1,48 +1,103 @@
 import Foundation
-import Synchronization
 
-/// What the purchase path needs to know of a sale and its items, kept in memory for a short while.
+/// What the purchase path and the reads need to know of sales and their items, kept in memory for a
+/// short while: sale headers, items one SKU at a time, and pages of a sale's items.
 ///
-/// Every purchase attempt checks the sale window, the price and the per-shopper limit; reading
-/// them from PostgreSQL each time would put the database on the path of every sold-out answer.
-/// Names, prices and limits change rarely (an operator's re-seed), so a few seconds of staleness is fine.
+/// Every purchase attempt checks the sale window, the price and the per-shopper limit; reading them
+/// from PostgreSQL each time would put the database on the path of every sold-out answer. Names,
+/// prices and limits change rarely (an operator's re-seed), so a few seconds of staleness is fine.
+/// Items are looked up per SKU, never a whole sale at once: a sale of a million SKUs costs what a
+/// sale of three does. Each cache is bounded and loads a key once however many requests want it
+/// (`SingleFlightCache`), so client-chosen ids cannot grow memory or multiply database queries.
 /// Stock is never cached here: Redis and PostgreSQL own it.
 public final class SaleCatalog: Sendable {
-    public struct Entry: Sendable {
-        public let sale: Sale
-        public let items: [String: SaleItem]
-    }
+    public struct Limits: Sendable {
+        public var sales: Int = 10_000
+        public var items: Int = 50_000
+        public var pages: Int = 512
+        /// Fresh this long; then answered stale (while one refresh runs) up to `staleFor` more.
+        public var timeToLive: Duration = .seconds(2)
+        public var staleFor: Duration = .seconds(60)
+        /// An unknown sale or SKU is asked about again after this: one created a moment later shows up.
+        public var notFoundFor: Duration = .seconds(1)
+        /// A read of the catalog gives up after this, so a down database costs shoppers seconds, not minutes.
+        public var loadTimeout: Duration = .seconds(3)
 
-    private struct Cached: Sendable {
-        let entry: Entry?
-        let loadedAt: ContinuousClock.Instant
-    }
+        public init() {}
 
-    /// A read of the catalog gives up after this, so a down database costs shoppers seconds, not minutes.
-    public static let loadTimeout = Duration.seconds(3)
-
-    private let repository: SaleRepository
-    private let timeToLive: Duration
-    private let cache = Mutex<[String: Cached]>([:])
-
-    public init(repository: SaleRepository, timeToLive: Duration = .seconds(2)) {
-        self.repository = repository
-        self.timeToLive = timeToLive
-    }
-
-    /// The sale and its items, or nil when there is no such sale.
-    public func entry(_ saleID: String) async throws -> Entry? {
-        let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[saleID] }), now - cached.loadedAt < timeToLive {
-            return cached.entry
+        func policy(capacity: Int) -> CachePolicy {
+            .init(
+                capacity: capacity, timeToLive: timeToLive, staleFor: staleFor, negativeTimeToLive: notFoundFor,
+                loadTimeout: loadTimeout)
         }
-        let repository = self.repository
-        let loaded = try await Deadline.run(Self.loadTimeout) { () -> Entry? in
-            guard let sale = try await repository.sale(saleID) else { return nil }
-            let items = try await repository.items(ofSale: saleID)
-            return Entry(sale: sale, items: Dictionary(uniqueKeysWithValues: items.map { ($0.sku, $0) }))
+    }
+
+    struct ItemKey: Hashable, Sendable {
+        let saleID: String
+        let sku: String
+    }
+
+    struct PageKey: Hashable, Sendable {
+        let saleID: String
+        let after: String?
+        let limit: Int
+    }
+
+    private let saleCache: SingleFlightCache<String, Sale>
+    private let itemCache: SingleFlightCache<ItemKey, SaleItem>
+    private let pageCache: SingleFlightCache<PageKey, SaleItemPage>
+
+    public init(
+        repository source: some SaleSource, limits: Limits = Limits(),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
+        saleCache = SingleFlightCache(policy: limits.policy(capacity: limits.sales), now: now) {
+            try await source.sale($0)
         }
-        cache.withLock { $0[saleID] = Cached(entry: loaded, loadedAt: now) }
-        return loaded
+        itemCache = SingleFlightCache(policy: limits.policy(capacity: limits.items), now: now) {
+            try await source.item(saleID: $0.saleID, sku: $0.sku)
+        }
+        pageCache = SingleFlightCache(policy: limits.policy(capacity: limits.pages), now: now) {
+            try await source.items(ofSale: $0.saleID, after: $0.after, limit: $0.limit)
+        }
+    }
+
+    /// The sale, or nil when there is none.
+    public func sale(_ id: String) async throws -> Sale? {
+        guard Self.canExist(id) else { return nil }
+        return try await saleCache.value(for: id)
+    }
+
+    /// The item, or nil when the sale has no such SKU (or there is no such sale).
+    public func item(saleID: String, sku: String) async throws -> SaleItem? {
+        guard Self.canExist(saleID), Self.canExist(sku) else { return nil }
+        return try await itemCache.value(for: ItemKey(saleID: saleID, sku: sku))
+    }
+
+    /// Up to `limit` items of the sale, in SKU order, after the SKU `after` (from the first when nil).
+    public func items(ofSale saleID: String, after: String?, limit: Int) async throws -> SaleItemPage {
+        guard Self.canExist(saleID), after.map(Self.canExist) ?? true else {
+            return SaleItemPage(items: [], nextAfter: nil)
+        }
+        return try await pageCache.value(for: PageKey(saleID: saleID, after: after, limit: limit))
+            ?? SaleItemPage(items: [], nextAfter: nil)
+    }
+
+    /// Entries held by the sale-header cache (tests: it stays within its cap).
+    public var salesHeld: Int { saleCache.count }
+
+    /// Whether `id` could name a sale or a SKU: the schema allows 1 to 64 of `A-Z a-z 0-9 _ . -`.
+    /// Anything else is answered "no such thing" without a load and without a cache entry, which
+    /// also bounds the size of every key the caches hold.
+    public static func canExist(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                    true
+                default: false
+                }
+            }
     }
 }

@@ -69,7 +69,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     let sales = SaleRepository(postgres: dependencies.postgres, logger: logger)
     let catalog = SaleCatalog(repository: sales)
     let reservations = StockReservations(redis: dependencies.redis)
-    SaleRoutes(repository: sales, reservations: reservations, logger: logger).register(on: router)
+    SaleRoutes(catalog: catalog, stock: LiveStock(reservations: reservations, repository: sales, logger: logger))
+        .register(on: router)
 
     let shopperRoutes = router.group().add(middleware: ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens))
     CheckoutTokenRoutes(catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), logger: logger)
@@ -84,6 +85,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
             logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
     ).register(on: shopperRoutes)
+    ShopperOrderRoutes(catalog: catalog, orders: OrderRepository(postgres: dependencies.postgres, logger: logger))
+        .register(on: shopperRoutes)
     routeMethods.record(router)
     return router
 }

@@ -13,8 +13,8 @@ struct CheckoutTokenRoutes {
         router.post("/v1/sales/:sale_id/checkout-tokens") { _, context in
             let shopperID = try context.requireShopper()
             let saleID = try context.parameters.require("sale_id")
-            guard let entry = try await catalog.entry(saleID) else { throw Problem.notFound("no sale \(saleID)") }
-            guard entry.sale.isActive(at: Date()) else { throw Problem.saleNotActive(saleID) }
+            guard let sale = try await catalog.sale(saleID) else { throw Problem.notFound("no sale \(saleID)") }
+            guard sale.isActive(at: Date()) else { throw Problem.saleNotActive(saleID) }
             let token: String
             do {
                 token = try await tokens.issue(saleID: saleID, shopperID: shopperID)

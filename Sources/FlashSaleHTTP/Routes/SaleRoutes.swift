@@ -1,56 +1,43 @@
 import FlashSale
 import Foundation
 import Hummingbird
-import Logging
 
-/// GET a sale and GET one item. `available` is Redis' live count; when Redis cannot answer,
-/// PostgreSQL's stock of record is served instead and the `Stock-Source: database` header says so.
+/// GET a sale (with a page of its items) and GET one item: names, prices and limits from the
+/// in-memory catalog, `available` from Redis in one round trip. PostgreSQL is asked only for what
+/// the catalog does not hold yet, and for stock when Redis cannot answer (the `Stock-Source:
+/// database` header says so). Public, so a client or a CDN may keep the answer a moment (`CacheableRead`).
 struct SaleRoutes {
-    let repository: SaleRepository
-    let reservations: StockReservations
-    let logger: Logger
+    /// Items in one answer of a sale, by default and at most: a sale of a million SKUs answers with
+    /// its first page and a `next_cursor`, a sale of a few with all of them (and `next_cursor: null`).
+    static let itemsPerPage = 100
+    static let cursorKind = "sku"
+
+    let catalog: SaleCatalog
+    let stock: LiveStock
 
     func register(on router: Router<AppRequestContext>) {
-        router.get("/v1/sales/:sale_id") { _, context in
+        router.get("/v1/sales/:sale_id") { request, context in
             let saleID = try context.parameters.require("sale_id")
-            let (sale, stored) = try await Deadline.run(RouteDeadlines.read) { [repository] in
-                (try await repository.sale(saleID), try await repository.items(ofSale: saleID))
-            }
-            guard let sale else { throw Problem.notFound("no sale \(saleID)") }
-            let (items, source) = try await live(stored)
-            return try encoded(SaleDocument(sale: sale, items: items.map(ItemDocument.init)), source: source)
+            let page = try PageQuery(
+                request, kind: Self.cursorKind, defaultLimit: Self.itemsPerPage, maximumLimit: Self.itemsPerPage,
+                isPosition: SaleCatalog.canExist)
+            guard let sale = try await catalog.sale(saleID) else { throw Problem.notFound("no sale \(saleID)") }
+            let items = try await catalog.items(ofSale: saleID, after: page.after, limit: page.limit)
+            let (counts, source) = try await stock.available(saleID: saleID, skus: items.items.map(\.sku))
+            let document = SaleDocument(
+                sale: sale, items: zip(items.items, counts).map { ItemDocument($0, available: $1) },
+                nextCursor: NextCursor(kind: Self.cursorKind, after: items.nextAfter))
+            return try CacheableRead.response(document, for: request, stockSource: source)
         }
-        router.get("/v1/sales/:sale_id/items/:sku") { _, context in
+        router.get("/v1/sales/:sale_id/items/:sku") { request, context in
             let saleID = try context.parameters.require("sale_id")
             let sku = try context.parameters.require("sku")
-            let stored = try await Deadline.run(RouteDeadlines.read) { [repository] in
-                try await repository.item(saleID: saleID, sku: sku)
-            }
-            guard let item = stored else {
+            guard let item = try await catalog.item(saleID: saleID, sku: sku) else {
                 throw Problem.notFound("sale \(saleID) has no SKU \(sku)")
             }
-            let (items, source) = try await live([item])
-            return try encoded(ItemDocument(items[0]), source: source)
+            let (counts, source) = try await stock.available(saleID: saleID, skus: [sku])
+            return try CacheableRead.response(ItemDocument(item, available: counts[0]), for: request, stockSource: source)
         }
-    }
-
-    /// Items with Redis' counts, or as PostgreSQL has them when Redis is down.
-    private func live(_ items: [SaleItem]) async throws -> ([SaleItem], String) {
-        guard let saleID = items.first?.saleID else { return (items, "redis") }
-        do {
-            let counts = try await reservations.available(saleID: saleID, skus: items.map(\.sku))
-            let current = zip(items, counts).map { item, count in item.with(available: max(0, count ?? item.available)) }
-            return (current, "redis")
-        } catch {
-            logger.warning("Redis unavailable for stock reads; serving PostgreSQL's", metadata: ["error": "\(error)"])
-            return (items, "database")
-        }
-    }
-
-    private func encoded(_ document: some Encodable, source: String) throws -> Response {
-        var response = try JSONResponse.make(document, status: .ok)
-        response.headers[.stockSource] = source
-        return response
     }
 }
 
@@ -61,14 +48,17 @@ struct SaleDocument: Encodable {
     let endsAt: Date
     let paymentWindowSeconds: Int64
     let items: [ItemDocument]
+    /// The `cursor` of the next page of items; null on the last.
+    let nextCursor: NextCursor
 
-    init(sale: Sale, items: [ItemDocument]) {
+    init(sale: Sale, items: [ItemDocument], nextCursor: NextCursor) {
         saleId = sale.id
         name = sale.name
         startsAt = sale.startsAt
         endsAt = sale.endsAt
         paymentWindowSeconds = sale.paymentWindowSeconds
         self.items = items
+        self.nextCursor = nextCursor
     }
 }
 
@@ -79,11 +69,11 @@ struct ItemDocument: Encodable {
     let available: Int64
     let perShopperLimit: Int64
 
-    init(_ item: SaleItem) {
+    init(_ item: SaleItem, available: Int64) {
         sku = item.sku
         name = item.name
         priceCents = item.priceCents
-        available = item.available
+        self.available = available
         perShopperLimit = item.perShopperLimit
     }
 }
