@@ -155,7 +155,7 @@ struct HealthRoutesTests {
             let cases: [(String, HTTPRequest.Method, String)] = [
                 ("/healthz", .delete, "GET, HEAD"),
                 ("/v1/sales/any-sale", .post, "GET, HEAD"),
-                ("/v1/sales/any-sale/orders", .get, "POST"),
+                ("/v1/sales/any-sale/orders", .put, "GET, HEAD, POST"),
                 ("/v1/orders/123/pay", .put, "POST"),
             ]
             for (uri, method, allow) in cases {
