@@ -44,7 +44,7 @@ struct ServeLimits {
             requestReadTimeout: try Self.span(
                 settings.requestReadTimeout, name: "HTTP_REQUEST_READ_TIMEOUT",
                 default: HTTPConnectionLimits.defaultRequestReadTimeout, maximum: .seconds(600)),
-            maximumConnections: try Self.count(
+            maximumConnections: try FlashSaleConfiguration.integer(
                 settings.maximumConnections, name: "HTTP_MAX_CONNECTIONS",
                 default: HTTPConnectionLimits.defaultMaximumConnections, range: 1...1_000_000))
         shutdownTimeout = try Self.span(
@@ -61,15 +61,5 @@ struct ServeLimits {
                 name, "'\(text)' is not a duration from 1s to \(maximum.components.seconds)s, such as 30s or 2m")
         }
         return .seconds(seconds)
-    }
-
-    private static func count(
-        _ text: String?, name: String, default value: Int, range: ClosedRange<Int>
-    ) throws(ConfigurationError) -> Int {
-        guard let text else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw ConfigurationError(name, "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 }

@@ -115,7 +115,8 @@ public struct FlashSaleConfiguration: Sendable {
         return text
     }
 
-    private static func integer(
+    /// A whole-number setting within `range`, or `value` when unset; shared by every command's settings.
+    public static func integer(
         _ text: String?, name: String, default value: Int, range: ClosedRange<Int>
     ) throws(ConfigurationError) -> Int {
         guard let text else { return value }
