@@ -104,7 +104,8 @@ struct WorkerCommand: AsyncParsableCommand {
         metricsPort: Int, logger: Logger
     ) async throws {
         let postgres = PostgresClient(
-            configuration: configuration.database.clientConfiguration(maxConnections: configuration.databaseMaxConnections),
+            configuration: configuration.database.clientConfiguration(
+                maxConnections: configuration.databaseMaxConnections, alwaysOpen: true),
             backgroundLogger: logger.poolLogger)
         let redis = RedisClient(configuration: configuration.redis)
         let metrics = WorkerMetrics()

@@ -50,6 +50,12 @@ struct OperatorStores: Sendable {
         return rows
     }
 
+    /// The sale's catalog version (nil: no such sale).
+    func catalogVersion(_ saleID: String) async throws -> Int64? {
+        try await postgres.query("SELECT catalog_version FROM sales WHERE id = \(saleID)", logger: TestDatabase.logger)
+            .decode(Int64.self).collectAll().first
+    }
+
     func count(_ table: String) async throws -> Int64 {
         try await postgres.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: TestDatabase.logger)
             .decode(Int64.self).collectAll()[0]

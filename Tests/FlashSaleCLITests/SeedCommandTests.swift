@@ -44,6 +44,7 @@ struct SeedCommandTests {
             #expect(second.output.contains("sale spring unchanged"), "\(second.output)")
             let again = try await stores.inventory("spring")
             #expect(again.mapValues(\.5) == rows.mapValues(\.5), "versions must not move")
+            #expect(try await stores.catalogVersion("spring") == 1)
             #expect(try await stores.redisStock("spring", "tee-m") == 50)
         }
     }
@@ -203,6 +204,8 @@ struct SeedCommandTests {
             let replaced = try await stores.flashsale(Self.seed("soon", file: second.path))
             #expect(replaced.status == 0, "\(replaced.errors)")
             #expect(replaced.output.contains("1 SKUs added, 1 changed, 1 removed"), "\(replaced.output)")
+            // The service's catalog keeps items per version: a seed that changes them must move it.
+            #expect(try await stores.catalogVersion("soon") == 2)
             let rows = try await stores.inventory("soon")
             #expect(Set(rows.keys) == ["mug", "hat"])
             #expect(rows["mug"]?.0 == "Big mug")
@@ -215,6 +218,7 @@ struct SeedCommandTests {
             #expect(duplicate.status == 1)
             #expect(duplicate.errors.contains("line 3: SKU mug appears again (first on line 2)"), "\(duplicate.errors)")
             #expect(try await stores.inventory("soon")["mug"]?.0 == "Big mug")
+            #expect(try await stores.catalogVersion("soon") == 2)
         }
     }
 

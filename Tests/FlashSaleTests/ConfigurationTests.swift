@@ -1,4 +1,5 @@
 import FlashSale
+import PostgresNIO
 import Testing
 
 @Suite("Configuration is validated at start")
@@ -57,6 +58,19 @@ struct ConfigurationTests {
         #expect(url.password == "p@ss")
         #expect(url.database == "orders")
         #expect(url.requireTLS)
+    }
+
+    /// The long-running pools arm no timer per query: a cancelled one kept its memory for up to a
+    /// minute (+85 MB of RSS over 100,000 sale reads). Commands open connections only as needed.
+    @Test func longRunningPoolsArmNoTimerPerQuery() throws {
+        let url = try DatabaseURL("postgres://app@db.internal/orders")
+        let service = url.clientConfiguration(maxConnections: 12, alwaysOpen: true).options
+        #expect(service.maximumConnections == 12)
+        #expect(service.minimumConnections == 12)
+        #expect(service.keepAliveBehavior == nil)
+        let command = url.clientConfiguration(maxConnections: 4).options
+        #expect(command.minimumConnections == 0)
+        #expect(command.keepAliveBehavior != nil)
     }
 
     /// A bad URL is quoted back to the operator, but its password never is: it would land in

@@ -67,10 +67,11 @@ struct SaleCatalogTests {
             #expect(try await catalog.item(saleID: "big", sku: "no such sku") == nil)
             #expect(source.itemLoads.count == 2)
 
+            let big = try #require(try await catalog.sale("big"))
             var skus: [String] = []
             var after: String?
             repeat {
-                let page = try await catalog.items(ofSale: "big", after: after, limit: 100)
+                let page = try await catalog.items(of: big, after: after, limit: 100)
                 skus += page.items.map(\.sku)
                 after = page.nextAfter
             } while after != nil
@@ -78,6 +79,48 @@ struct SaleCatalogTests {
             #expect(skus == skus.sorted())
             #expect(Set(skus).count == 5000)
             #expect(source.pageLoads == 50)
+        }
+    }
+
+    /// A hot SKU of a large sale used to be asked of PostgreSQL every two seconds, for each of the
+    /// thousands in use; now only the sale header is, and the item follows its catalog version.
+    @Test func anItemIsLoadedOncePerCatalogVersionAndAReseedShowsUp() async throws {
+        try await TestDatabase.withFreshDatabase { _, postgres in
+            try await Migrator(client: postgres, logger: TestDatabase.logger).migrate(try TestDatabase.migrations)
+            try await postgres.query(
+                """
+                INSERT INTO sales (id, name, starts_at, ends_at) VALUES ('v', 'V', now(), now() + interval '1 day');
+                """, logger: TestDatabase.logger)
+            try await postgres.query(
+                """
+                INSERT INTO inventory (sale_id, sku, name, price_cents, initial_stock, available, per_shopper_limit)
+                VALUES ('v', 'mug', 'Mug', 900, 10, 10, 1)
+                """, logger: TestDatabase.logger)
+            let source = CountingSaleSource(SaleRepository(postgres: postgres, logger: TestDatabase.logger))
+            let clock = ManualClock()
+            let limits = SaleCatalog.Limits()
+            let catalog = SaleCatalog(repository: source, limits: limits, now: clock.now)
+
+            for _ in 0..<10 {
+                #expect(try await catalog.item(saleID: "v", sku: "mug")?.priceCents == 900)
+                clock.advance(by: limits.timeToLive * 2)
+            }
+            // The header was asked again meanwhile (in the background, so waited for); the item was not.
+            try await waitUntil { source.saleLoads["v", default: 0] > 1 }
+            #expect(source.itemLoads == ["v/mug": 1])
+
+            // What a seed that changes the item does, in one transaction.
+            try await postgres.withTransaction(logger: TestDatabase.logger) { connection in
+                try await connection.query(
+                    "UPDATE inventory SET price_cents = 950 WHERE sale_id = 'v' AND sku = 'mug'",
+                    logger: TestDatabase.logger)
+                try await connection.query(
+                    "UPDATE sales SET catalog_version = catalog_version + 1 WHERE id = 'v'", logger: TestDatabase.logger)
+            }
+            clock.advance(by: limits.timeToLive * 2)
+            // The first read after the header's time to live answers the stale header and refreshes it.
+            try await waitUntil { try await catalog.item(saleID: "v", sku: "mug")?.priceCents == 950 }
+            #expect(source.itemLoads == ["v/mug": 2])
         }
     }
 }

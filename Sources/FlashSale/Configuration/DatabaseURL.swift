@@ -45,12 +45,26 @@ public struct DatabaseURL: Sendable, Equatable {
         self.requireTLS = sslmode == "require"
     }
 
-    public func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
+    /// The pool of a command. `alwaysOpen` (the service and the worker: long-running, thousands of
+    /// queries a second) opens every connection up front and keeps it, with no keep-alive pings.
+    ///
+    /// Why: postgres-nio's pool arms a keep-alive timer (30 s), and an idle timer (60 s) for each
+    /// connection above the minimum, every time a connection goes back to the pool, and cancels
+    /// them at the next lease. A cancelled `Task.sleep` keeps its memory until its deadline, so at
+    /// 2,000 queries a second that held about 70 MB (measured: +85 MB of RSS over 100,000 sale
+    /// reads). With every connection part of the minimum and no keep-alive, no timer is armed. A
+    /// connection that dies while idle is then found by the query that uses it (one failed
+    /// request, and the pool reconnects), not by a ping.
+    public func clientConfiguration(maxConnections: Int, alwaysOpen: Bool = false) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(2)
+        if alwaysOpen {
+            configuration.options.minimumConnections = maxConnections
+            configuration.options.keepAliveBehavior = nil
+        }
         return configuration
     }
 

@@ -33,9 +33,9 @@ public struct PurchaseWorkflow: Sendable {
         let sale: Sale?
         var item: SaleItem?
         do {
-            // Both from memory, but for one load per sale and per SKU every few seconds.
+            // Both from memory, but for one load per sale every few seconds and per SKU per catalog version.
             sale = try await catalog.sale(saleID)
-            if sale != nil { item = try await catalog.item(saleID: saleID, sku: sku) }
+            if let sale { item = try await catalog.item(of: sale, sku: sku) }
         } catch {
             logger.error("sale lookup failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             return .rejected(.unavailable, detail: "the sale cannot be read right now; try again")

@@ -92,31 +92,31 @@ enum JSONBytes {
 }
 
 /// A JSON object written member by member; the caller gives the members in key order.
-struct JSONObjectBytes {
+public struct JSONObjectBytes {
     private(set) var bytes: [UInt8]
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         bytes = []
         bytes.reserveCapacity(capacity)
         bytes.append(UInt8(ascii: "{"))
     }
 
-    mutating func integer(_ key: StaticString, _ value: Int64) {
+    public mutating func integer(_ key: StaticString, _ value: Int64) {
         open(key)
         JSONBytes.appendInteger(value, to: &bytes)
     }
 
-    mutating func text(_ key: StaticString, _ value: String) {
+    public mutating func text(_ key: StaticString, _ value: String) {
         open(key)
         JSONBytes.appendQuoted(value, to: &bytes)
     }
 
-    mutating func timestamp(_ key: StaticString, _ value: Date) {
+    public mutating func timestamp(_ key: StaticString, _ value: Date) {
         open(key)
         JSONBytes.appendTimestamp(value, to: &bytes)
     }
 
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }

@@ -8,13 +8,18 @@ public struct Sale: Sendable, Equatable {
     public let endsAt: Date
     /// How long a reserved order may wait for payment before it expires.
     public let paymentWindowSeconds: Int64
+    /// Moves whenever a seed changes the sale's items: what the catalog keys its items by.
+    public let catalogVersion: Int64
 
-    public init(id: String, name: String, startsAt: Date, endsAt: Date, paymentWindowSeconds: Int64) {
+    public init(
+        id: String, name: String, startsAt: Date, endsAt: Date, paymentWindowSeconds: Int64, catalogVersion: Int64 = 1
+    ) {
         self.id = id
         self.name = name
         self.startsAt = startsAt
         self.endsAt = endsAt
         self.paymentWindowSeconds = paymentWindowSeconds
+        self.catalogVersion = catalogVersion
     }
 
     public func isActive(at instant: Date) -> Bool {

@@ -15,11 +15,15 @@ public struct SaleRepository: SaleSource {
     public func sale(_ id: String) async throws -> Sale? {
         let rows = try await postgres.query(
             """
-            SELECT id, name, starts_at, ends_at, extract(epoch FROM payment_window)::bigint
+            SELECT id, name, starts_at, ends_at, extract(epoch FROM payment_window)::bigint, catalog_version
             FROM sales WHERE id = \(id)
             """, logger: logger)
-        for try await (id, name, startsAt, endsAt, window) in rows.decode((String, String, Date, Date, Int64).self) {
-            return Sale(id: id, name: name, startsAt: startsAt, endsAt: endsAt, paymentWindowSeconds: window)
+        for try await (id, name, startsAt, endsAt, window, version)
+            in rows.decode((String, String, Date, Date, Int64, Int64).self)
+        {
+            return Sale(
+                id: id, name: name, startsAt: startsAt, endsAt: endsAt, paymentWindowSeconds: window,
+                catalogVersion: version)
         }
         return nil
     }

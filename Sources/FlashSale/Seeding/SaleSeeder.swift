@@ -218,6 +218,12 @@ public struct SaleSeeder: Sendable {
             try await rejectDuplicates(on: connection)
             throw error
         }
+        // In the same transaction as the items, so a catalog that sees the new version loads the new items.
+        let itemsChanged = plan.report.skusAdded + plan.report.skusChanged + plan.report.skusRemoved > 0
+        if plan.report.sale != .created && itemsChanged {
+            try await connection.query(
+                "UPDATE sales SET catalog_version = catalog_version + 1 WHERE id = \(sale.id)", logger: logger)
+        }
     }
 
     /// A new sale's rows are plainly inserted: with nothing to update, ON CONFLICT's speculative

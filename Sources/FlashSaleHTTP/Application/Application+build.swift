@@ -32,7 +32,7 @@ public struct AppDependencies: Sendable {
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
         postgres = PostgresClient(
             configuration: configuration.database.clientConfiguration(
-                maxConnections: configuration.databaseMaxConnections),
+                maxConnections: configuration.databaseMaxConnections, alwaysOpen: true),
             backgroundLogger: logger.poolLogger)
         redis = RedisClient(configuration: configuration.redis)
         shopperTokens = await ShopperTokens(secret: configuration.jwtSecret, policy: TokenPolicy(configuration))

@@ -22,7 +22,10 @@ enum CacheableRead {
     static func response(_ document: some Encodable, for request: Request, stockSource: LiveStock.Source) throws
         -> Response
     {
-        let body = Array(try APIJSON.encoder.encode(document))
+        response(body: Array(try APIJSON.encoder.encode(document)), for: request, stockSource: stockSource)
+    }
+
+    static func response(body: [UInt8], for request: Request, stockSource: LiveStock.Source) -> Response {
         let tag = entityTag(of: body)
         var response =
             matches(request.headers[values: .ifNoneMatch], tag)
