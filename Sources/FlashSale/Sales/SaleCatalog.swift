@@ -10,8 +10,9 @@ import Foundation
 /// sale of three does. Items (and pages of them) are kept per catalog version of their sale: only
 /// the small sale header is asked again every few seconds, and a re-seed, which moves the version,
 /// shows up with it. Without that, each SKU in use cost a query every `timeToLive`: 500 a second
-/// for a thousand hot SKUs of a large sale. Each cache is bounded and loads a key once however many requests want it
-/// (`SingleFlightCache`), so client-chosen ids cannot grow memory or multiply database queries.
+/// for a thousand hot SKUs of a large sale. Each cache is bounded and loads a key once however many
+/// requests want it (`SingleFlightCache`), so client-chosen ids cannot grow memory or multiply
+/// database queries.
 /// Stock is never cached here: Redis and PostgreSQL own it.
 public final class SaleCatalog: Sendable {
     public struct Limits: Sendable {
