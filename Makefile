@@ -4,7 +4,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help run test stop bench migrate
+.PHONY: help run test stop bench migrate loadtest
 
 # Ports of the local servers; also read by scripts/services.sh.
 FLASHSALE_PG_PORT    ?= 55432
@@ -32,6 +32,7 @@ help: ## list the targets (default)
 	@echo "usage: make <target> [VAR=value ...]"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 	@echo "variables: HTTP_HOST HTTP_PORT JWT_SECRET WORKER_METRICS_PORT EMAIL_OUTBOX_DIR FLASHSALE_PG_PORT FLASHSALE_REDIS_PORT"
+	@echo "           LOADTEST_SCENARIO LOADTEST_ARGS"
 	@echo "           DEV_DATABASE_URL DEV_REDIS_URL TEST_DATABASE_URL TEST_REDIS_URL"
 
 run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, run the worker and serve on HTTP_HOST:HTTP_PORT
@@ -56,16 +57,26 @@ test: ## start PostgreSQL+Redis, build and run the test suite
 	echo "+ swift build --build-tests"; swift build --build-tests; \
 	echo "+ swift test --no-parallel"; swift test --no-parallel
 
+# `make loadtest LOADTEST_SCENARIO=LoadTests/Scenarios/smoke.json LOADTEST_ARGS='--scale 0.5'`
+LOADTEST_SCENARIO ?= LoadTests/Scenarios/sale-day.json
+LOADTEST_ARGS ?=
+
+loadtest: ## replay LOADTEST_SCENARIO (sale-day.json) against the service of `make run`, audit both stores, write report.json/html
+	$(SERVICES) start
+	swift build -c release --product flashsale-loadtest
+	env $(DEV_ENV) .build/release/flashsale-loadtest run '$(LOADTEST_SCENARIO)' --target 'http://$(HTTP_HOST):$(HTTP_PORT)' $(LOADTEST_ARGS)
+
 stop: ## stop the local PostgreSQL and Redis
 	$(SERVICES) stop
 
-bench: ## release-build benchmarks: Redis client, hot-SKU order writes, worker jobs/expiry, purchases over HTTP (rates, p99, memory), a 1M-SKU sale and hostile ids, seeding 1M SKUs
+bench: ## release-build benchmarks: Redis client, hot-SKU order writes, worker jobs/expiry, purchases over HTTP (rates, memory, audit), the open-loop latency sweep, a 1M-SKU sale and hostile ids, seeding 1M SKUs
 	$(SERVICES) install --bench
 	$(SERVICES) start
 	scripts/bench-redis.sh
 	scripts/bench-orders.sh
 	scripts/bench-worker.sh
 	scripts/bench-http.sh
+	scripts/bench-sweep.sh
 	scripts/bench-catalog.sh
 	scripts/bench-seed.sh
 

@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // hiredis does the RESP wire format (encoding commands, parsing replies); NIO does the I/O.
@@ -127,6 +128,38 @@ let package = Package(
             ],
             path: "Sources/RedisBench"
         ),
+        // The sale-day load test (`flashsale-loadtest`): scenarios, open-loop load, the report and
+        // the audit of both stores, also used by `make bench`.
+        .target(
+            name: "LoadTestKit",
+            dependencies: [
+                "FlashSale",
+                "FlashSaleHTTP",
+                "RedisClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "LoadTests/Sources/LoadTestKit"
+        ),
+        .executableTarget(
+            name: "flashsale-loadtest",
+            dependencies: [
+                "LoadTestKit",
+                "FlashSale",
+                "FlashSaleHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "LoadTests/Sources/flashsale-loadtest"
+        ),
         // Private redis-servers and throw-away databases for the integration tests.
         .target(
             name: "FlashSaleTestSupport",
@@ -193,11 +226,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Runs the built `flashsale` executable (make test builds it first with --build-tests).
+        // The load test's plan, report and rendering, without servers.
+        .testTarget(
+            name: "LoadTestKitTests",
+            dependencies: ["LoadTestKit"]
+        ),
+        // Runs the built `flashsale` and `flashsale-loadtest` executables (make test builds them
+        // first with --build-tests).
         .testTarget(
             name: "FlashSaleCLITests",
             dependencies: [
-                "FlashSale", "FlashSaleHTTP", "FlashSaleTestSupport",
+                "FlashSale", "FlashSaleHTTP", "FlashSaleTestSupport", "LoadTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -1,11 +1,13 @@
 import NIOCore
 import NIOFileSystem
 
-/// Where a sale's inventory comes from: a CSV or JSON file streamed in chunks, or N generated demo SKUs.
+/// Where a sale's inventory comes from: a CSV or JSON file streamed in chunks, N generated demo
+/// SKUs, or rows already in memory (a load-test scenario's items).
 public enum InventorySource: Sendable {
     case csv(path: String)
     case json(path: String)
     case generated(count: Int)
+    case rows([InventoryRow])
 
     /// Picks the format from the file's extension (`.json`, anything else is CSV).
     public static func file(_ path: String) -> InventorySource {
@@ -20,6 +22,9 @@ public enum InventorySource: Sendable {
         switch self {
         case .generated(let count):
             try await Self.generate(count: count, progress: progress, body)
+        case .rows(let rows):
+            if !rows.isEmpty { try await body(rows) }
+            progress(Int64(rows.count), Int64(rows.count))
         case .csv(let path):
             var reader = CSVRecordReader()
             var header: [String: Int]?

@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The service's HTTP API as the simulated shoppers call it: one bounded pool of connections
+/// (async-http-client) per run, every request recorded with its latency from its scheduled send.
+public struct ServiceClient: Sendable {
+    /// An answer with the parts of its body a shopper acts on.
+    public struct Reply: Sendable {
+        public var answer: Answer
+        public var body: [String: any Sendable]
+        /// Seconds from `Retry-After`, when the answer carried one.
+        public var retryAfter: Double?
+
+        func string(_ key: String) -> String? { body[key] as? String }
+    }
+
+    let http: HTTPClient
+    let recorder: RunRecorder
+    let timeout: TimeAmount
+
+    public init(http: HTTPClient, recorder: RunRecorder, timeout: TimeAmount = .seconds(30)) {
+        self.http = http
+        self.recorder = recorder
+        self.timeout = timeout
+    }
+
+    /// Sends `method path` to `target` once `scheduled` has come (at once when it has passed), and
+    /// records the answer against that scheduled time.
+    public func send(
+        _ endpoint: Endpoint, _ method: HTTPMethod, target: String, path: String, jwt: String? = nil,
+        idempotencyKey: String? = nil, json: String? = nil, scheduled: ContinuousClock.Instant
+    ) async -> Reply {
+        let clock = ContinuousClock()
+        let scheduled = await SendTicks.wait(until: scheduled, origin: recorder.start)
+        let sent = clock.now
+        recorder.sent(lag: sent - scheduled)
+        var request = HTTPClientRequest(url: target + path)
+        request.method = method
+        if let jwt { request.headers.add(name: "Authorization", value: "Bearer " + jwt) }
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let reply: Reply
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+            let status = Int(response.status.code)
+            reply = Reply(
+                answer: Answer(status: status, code: status >= 400 ? object["code"] as? String : nil),
+                body: object.compactMapValues { $0 as? String ?? ($0 as? NSNumber).map { $0.int64Value } },
+                retryAfter: response.headers.first(name: "Retry-After").flatMap(Double.init))
+        } catch {
+            reply = Reply(answer: .failed(Self.reason(error)), body: [:], retryAfter: nil)
+        }
+        recorder.answered(endpoint, reply.answer, scheduled: scheduled, sent: sent, now: clock.now)
+        return reply
+    }
+
+    /// A short, stable name for why no answer came, so the summary groups them.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout: return "timeout"
+            case .remoteConnectionClosed: return "connection closed"
+            default: return "\(error)".prefix(40).description
+            }
+        }
+        if error is IOError || "\(error)".contains("connectionRefused") { return "connection refused" }
+        return String(describing: type(of: error))
+    }
+}
