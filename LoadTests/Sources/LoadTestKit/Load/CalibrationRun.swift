@@ -24,8 +24,11 @@ public struct CalibrationRun: Sendable {
         var steps: [Calibration.Step] = []
         var ceiling = 0.0
         var rate = startRate
+        // Not counted: a service just started (or idle for a while) answers its first requests
+        // slowly while its connections and caches warm up.
+        _ = try await measure(rate: startRate / 2, seconds: min(seconds, 1))
         while rate <= maximumRate {
-            let step = try await measure(rate: rate)
+            let step = try await measure(rate: rate, seconds: seconds)
             steps.append(step)
             let held = step.achievedRate >= 0.95 * rate && Double(step.lateSends) <= 0.01 * Double(step.requests)
             progress(
@@ -42,7 +45,7 @@ public struct CalibrationRun: Sendable {
     }
 
     /// `rate` requests a second for `seconds`, each on its own schedule.
-    func measure(rate: Double) async throws -> Calibration.Step {
+    func measure(rate: Double, seconds: Double) async throws -> Calibration.Step {
         let start = ContinuousClock.now + .milliseconds(50)
         let recorder = RunRecorder(start: start)
         var configuration = HTTPClient.Configuration()
