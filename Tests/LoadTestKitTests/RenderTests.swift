@@ -171,7 +171,7 @@ private func isWellFormedXML(_ text: String) -> Bool {
         #expect(text.contains("audit: FAILED (1 of 2 checks)"))
         #expect(text.contains("  ✗ every 201 has a row: \(hostileDetail)"))
         #expect(text.contains("  ✓ no oversell: SKU-A: 100 sold of 100"))
-        #expect(text.contains("generator ceiling: 5000 req/s on GET /healthz"))
+        #expect(text.contains("generator ceiling: 5000 requests/s on GET /healthz"))
         #expect(text.contains("WARNING: the generator fell behind its schedule"))
         for endpoint in [Endpoint.healthz, .checkoutToken, .order] { #expect(text.contains(endpoint.rawValue)) }
     }

@@ -58,3 +58,11 @@ import Testing
         #expect(SendTicks.tick(at: origin - .seconds(1), origin: origin) == origin - .seconds(1))
     }
 }
+
+@Suite struct CalibrationTextTests {
+    @Test func aCeilingIsARateOrSaysNoRateWasHeld() {
+        let step = Calibration.Step(targetRate: 125, achievedRate: 100, latency: LatencyHistogram(), lateSends: 9, requests: 125)
+        #expect(Calibration(ceilingPerSecond: 4000, steps: [step]).ceilingText == "4000 requests/s")
+        #expect(Calibration(ceilingPerSecond: 0, steps: [step]).ceilingText == "below 125 requests/s (no rate tried was held)")
+    }
+}

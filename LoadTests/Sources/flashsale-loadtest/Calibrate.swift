@@ -37,7 +37,7 @@ struct Calibrate: AsyncParsableCommand {
             let calibration = try await CalibrationRun(
                 target: base, connections: connections, seconds: seconds, startRate: startRate, maximumRate: maxRate
             ).run(progress: progressLine)
-            print(String(format: "generator ceiling: %.0f requests/s on GET /healthz (%d connections)", calibration.ceilingPerSecond, connections))
+            print("generator ceiling: \(calibration.ceilingText) on GET /healthz (\(connections) connections)")
         }
     }
 }

@@ -37,9 +37,15 @@ public struct CalibrationRun: Sendable {
                     rate, step.achievedRate, step.latency.milliseconds(atPercentile: 50), step.latency.milliseconds(atPercentile: 99),
                     step.answerTime.milliseconds(atPercentile: 50), step.answerTime.milliseconds(atPercentile: 99),
                     step.lateSends, held ? "" : " (not held)"))
-            guard held else { break }
-            ceiling = rate
-            rate *= 2
+            if held {
+                ceiling = rate
+                rate *= 2
+            } else if ceiling == 0 && rate > startRate / 8 {
+                // Not even the first rate held (a busy machine): look below it, down to an eighth.
+                rate /= 2
+            } else {
+                break
+            }
         }
         return Calibration(ceilingPerSecond: ceiling, steps: steps)
     }

@@ -216,7 +216,7 @@ public enum HTMLReport {
     }
 
     private static func calibrationSection(_ calibration: Calibration) -> String {
-        var html = "<h2>Calibration</h2>\n<p>Generator ceiling: <strong>\(number(calibration.ceilingPerSecond, 0)) requests/s</strong>"
+        var html = "<h2>Calibration</h2>\n<p>Generator ceiling: <strong>\(esc(calibration.ceilingText))</strong>"
         html += " on \(esc(Endpoint.healthz.rawValue)) at the same open-loop schedule.</p>\n"
         let rows = calibration.steps.map { step in
             [number(step.targetRate, 1), number(step.achievedRate, 1), String(step.requests), String(step.lateSends)]

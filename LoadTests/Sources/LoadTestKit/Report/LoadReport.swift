@@ -193,9 +193,17 @@ public struct Calibration: Sendable, Codable, Equatable {
         }
     }
 
-    /// The highest rate held: answered at ≥ 95% of its schedule with ≤ 1% of sends late.
+    /// The highest rate held: answered at ≥ 95% of its schedule with ≤ 1% of sends late; 0 when
+    /// not even the lowest rate tried was held (a machine busy with something else).
     public var ceilingPerSecond: Double
     public var steps: [Step]
+
+    /// "4000 requests/s", or what the lowest rate tried was when none was held.
+    public var ceilingText: String {
+        if ceilingPerSecond > 0 { return String(format: "%.0f requests/s", ceilingPerSecond) }
+        let lowest = steps.map(\.targetRate).min() ?? 0
+        return String(format: "below %.0f requests/s (no rate tried was held)", lowest)
+    }
 
     public init(ceilingPerSecond: Double, steps: [Step]) {
         self.ceilingPerSecond = ceilingPerSecond

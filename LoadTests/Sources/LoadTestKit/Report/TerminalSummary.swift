@@ -11,7 +11,7 @@ public enum TerminalSummary {
         lines.append("")
         lines += generatorLines(report.generator)
         if let calibration = report.calibration {
-            lines.append("generator ceiling: \(number(calibration.ceilingPerSecond, 0)) req/s on \(Endpoint.healthz.rawValue)")
+            lines.append("generator ceiling: \(calibration.ceilingText) on \(Endpoint.healthz.rawValue)")
         }
         if !report.sweep.isEmpty {
             lines += ["", "sweep (order POSTs; latency in ms from the scheduled send):"] + sweepLines(report.sweep)
