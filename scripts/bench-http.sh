@@ -89,10 +89,8 @@ issue_tokens() {
     }' | redis_dev --pipe >/dev/null
 }
 
-# purchase_script SALE SKU RUN [DELAY_MS]: a wrk script sending purchase attempts with the tokens of
-# issue_tokens and the matching shopper's JWT. With DELAY_MS, each connection waits a random
-# 0..2*DELAY_MS (mean DELAY_MS) before each request, so the connections do not fire in lockstep.
-# Prints the count of 201, 409 and other answers it saw.
+# purchase_script SALE SKU RUN: a wrk script sending purchase attempts with the tokens of
+# issue_tokens and the matching shopper's JWT. Prints the count of 201, 409 and other answers it saw.
 purchase_script() {
     local file="$WORK/purchase-$3.lua"
     {
@@ -128,9 +126,6 @@ function done(summary, latency, requests)
   io.write(string.format("answers: 201=%d 409=%d other=%d (last other status %d)\n", c, k, o, l))
 end
 LUA
-        if [ $# -ge 4 ]; then
-            printf 'function delay() return math.floor(math.random() * 2 * %s + 0.5) end\n' "$4"
-        fi
     } >"$file"
     printf '%s' "$file"
 }

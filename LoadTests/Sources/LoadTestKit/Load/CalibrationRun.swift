@@ -54,10 +54,7 @@ public struct CalibrationRun: Sendable {
     func measure(rate: Double, seconds: Double) async throws -> Calibration.Step {
         let start = ContinuousClock.now + .milliseconds(50)
         let recorder = RunRecorder(start: start)
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
-        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        let http = ServiceClient.pooledHTTPClient(connections: connections, timeout: .seconds(10))
         let client = ServiceClient(http: http, recorder: recorder, timeout: .seconds(10))
         let count = Int(rate * seconds)
         let interval = 1 / rate

@@ -59,7 +59,7 @@ public struct LoadRun: Sendable {
         let start = ContinuousClock.now + .milliseconds(Int64(startsAt.timeIntervalSinceNow * 1000))
         let opens = start + .milliseconds(Int64(scenario.saleOpensAfter * 1000))
         let recorder = RunRecorder(start: start)
-        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: Self.httpConfiguration(options))
+        let http = ServiceClient.pooledHTTPClient(connections: options.connections, timeout: options.timeout)
         var report = LoadReport(
             scenario: scenario.name, targets: options.targets, runID: options.runID, saleID: saleID, seed: options.seed,
             shards: ["\(options.shard)/\(options.shards)"], startedAt: startsAt)
@@ -90,15 +90,6 @@ public struct LoadRun: Sendable {
         try await http.shutdown()
         recorder.fill(&report)
         return (report, recorder)
-    }
-
-    static func httpConfiguration(_ options: Options) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.connections)
-        configuration.timeout = .init(connect: .seconds(5), read: options.timeout)
-        configuration.decompression = .disabled
-        return configuration
     }
 
     /// Once a second until the arrivals are done: the stock of every SKU and a progress line.

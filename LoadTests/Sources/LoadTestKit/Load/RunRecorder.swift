@@ -119,8 +119,7 @@ public final class RunRecorder: Sendable {
             report.generator = state.generator
             report.createdOrders = state.createdOrders
             report.lostAnswers = state.lostAnswers
-            report.seconds = Double(state.lastAnswer.components.seconds)
-                + Double(state.lastAnswer.components.attoseconds) / 1e18
+            report.seconds = state.lastAnswer.seconds
         }
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The service's HTTP API as the simulated shoppers call it: one bounded pool of connections
 /// (async-http-client) per run, every request recorded with its latency from its scheduled send.
@@ -59,6 +60,16 @@ public struct ServiceClient: Sendable {
         }
         recorder.answered(endpoint, reply.answer, scheduled: scheduled, sent: sent, now: clock.now)
         return reply
+    }
+
+    /// The bounded pool every run, sweep step and calibration step sends through: at most
+    /// `connections` to a target, and a connection that stays silent for `timeout` is given up.
+    public static func pooledHTTPClient(connections: Int, timeout: TimeAmount) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        configuration.timeout = .init(connect: .seconds(5), read: timeout)
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
     /// A short, stable name for why no answer came, so the summary groups them.
