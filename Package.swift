@@ -229,7 +229,12 @@ let package = Package(
         // The load test's plan, report and rendering, without servers.
         .testTarget(
             name: "LoadTestKitTests",
-            dependencies: ["LoadTestKit"]
+            dependencies: [
+                "LoadTestKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // Runs the built `flashsale` and `flashsale-loadtest` executables (make test builds them
         // first with --build-tests).

@@ -1,3 +1,6 @@
+import NIOCore
+import NIOPosix
+
 /// The schedule runs on a grid of 1 ms ticks (counted from the run's start): the generator wakes
 /// once per tick and sends everything due in it, instead of once per request, because on this
 /// 2-core VM a wake-up costs as much as a request's work. A request's latency counts from its
@@ -15,7 +18,12 @@ enum SendTicks {
     @discardableResult
     static func wait(until due: ContinuousClock.Instant, origin: ContinuousClock.Instant) async -> ContinuousClock.Instant {
         let scheduled = tick(at: due, origin: origin)
-        if scheduled > .now { try? await ContinuousClock().sleep(until: scheduled, tolerance: tick) }
+        let delay = scheduled - .now
+        if delay > .zero {
+            let (seconds, attoseconds) = delay.components
+            let loop = MultiThreadedEventLoopGroup.singleton.any()
+            try? await loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult.get()
+        }
         return scheduled
     }
 }

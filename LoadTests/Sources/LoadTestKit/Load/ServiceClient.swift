@@ -5,7 +5,8 @@ import NIOHTTP1
 import NIOPosix
 
 /// The service's HTTP API as the simulated shoppers call it: one bounded pool of connections
-/// (async-http-client) per run, every request recorded with its latency from its scheduled send.
+/// (async-http-client) per run, every request recorded with its latency from its scheduled send
+/// to its answer's last byte.
 public struct ServiceClient: Sendable {
     /// An answer with the parts of its body a shopper acts on.
     public struct Reply: Sendable {
@@ -37,28 +38,28 @@ public struct ServiceClient: Sendable {
         let scheduled = await SendTicks.wait(until: scheduled, origin: recorder.start)
         let sent = clock.now
         recorder.sent(lag: sent - scheduled)
-        var request = HTTPClientRequest(url: target + path)
-        request.method = method
-        if let jwt { request.headers.add(name: "Authorization", value: "Bearer " + jwt) }
-        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        }
+        var headers = HTTPHeaders()
+        if let jwt { headers.add(name: "Authorization", value: "Bearer " + jwt) }
+        if let idempotencyKey { headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if json != nil { headers.add(name: "Content-Type", value: "application/json") }
         let reply: Reply
+        var wire = (sent: sent, answered: sent)
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            let bytes = try await response.body.collect(upTo: 1 << 20)
-            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
-            let status = Int(response.status.code)
+            let request = try HTTPClient.Request(
+                url: target + path, method: method, headers: headers, body: json.map { .byteBuffer(ByteBuffer(string: $0)) })
+            let response = try await http.execute(request: request, delegate: WireTimedResponse(), deadline: .now() + timeout)
+                .futureResult.get()
+            wire = (response.sent ?? sent, response.answered)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
             reply = Reply(
-                answer: Answer(status: status, code: status >= 400 ? object["code"] as? String : nil),
+                answer: Answer(status: response.status, code: response.status >= 400 ? object["code"] as? String : nil),
                 body: object.compactMapValues { $0 as? String ?? ($0 as? NSNumber).map { $0.int64Value } },
-                retryAfter: response.headers.first(name: "Retry-After").flatMap(Double.init))
+                retryAfter: response.retryAfter.flatMap(Double.init))
         } catch {
+            wire.answered = clock.now
             reply = Reply(answer: .failed(Self.reason(error)), body: [:], retryAfter: nil)
         }
-        recorder.answered(endpoint, reply.answer, scheduled: scheduled, sent: sent, now: clock.now)
+        recorder.answered(endpoint, reply.answer, scheduled: scheduled, sent: wire.sent, now: wire.answered)
         return reply
     }
 
