@@ -23,7 +23,7 @@ trap on_exit EXIT
 BIN="${FLASHSALE_BIN:-$(scripts/release-binary.sh flashsale)}"
 LOADTEST="${FLASHSALE_LOADTEST_BIN:-$(scripts/release-binary.sh flashsale-loadtest)}"
 "$BIN" migrate >/dev/null
-HTTP_PORT="$HTTP_PORT" "$BIN" serve >"$WORK/service.log" 2>&1 &
+HTTP_PORT="$HTTP_PORT" TRUSTED_PROXIES=127.0.0.1 "$BIN" serve >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 WORKER_METRICS_PORT=$((HTTP_PORT + 1)) EMAIL_OUTBOX_DIR="$WORK/outbox" "$BIN" worker >"$WORK/worker.log" 2>&1 &
 WORKER_PID=$!

@@ -30,7 +30,7 @@ BIN="${FLASHSALE_BIN:-$(scripts/release-binary.sh flashsale)}"
 LOADTEST="${FLASHSALE_LOADTEST_BIN:-$(scripts/release-binary.sh flashsale-loadtest)}"
 "$BIN" migrate >/dev/null
 serve() {
-    HTTP_PORT="$HTTP_PORT" "$BIN" serve >>"$WORK/service.log" 2>&1 &
+    HTTP_PORT="$HTTP_PORT" TRUSTED_PROXIES=127.0.0.1 "$BIN" serve >>"$WORK/service.log" 2>&1 &
     SERVICE_PID=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && return; sleep 0.1; done
     echo "rehearse-crash: the service did not start" >&2

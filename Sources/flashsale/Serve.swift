@@ -43,6 +43,21 @@ struct Serve: AsyncParsableCommand {
     var orderWriteStatementTimeout: String?
 
     @Option(
+        name: .customLong("rate-limits"),
+        help: "on: hold each route group to its limits (the defaults, or RATE_LIMITS_FILE's); off: no limits (env RATE_LIMITS, default on).")
+    var rateLimits: String?
+
+    @Option(
+        name: .customLong("rate-limits-file"),
+        help: "JSON file of rate limits per route group, replacing those groups' defaults; see the README (env RATE_LIMITS_FILE).")
+    var rateLimitsFile: String?
+
+    @Option(
+        name: .customLong("trusted-proxies"),
+        help: "IP addresses and CIDR ranges whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none).")
+    var trustedProxies: String?
+
+    @Option(
         name: .customLong("idle-timeout"),
         help: "Close a connection with no request in progress after this long: 60s, 2m (env HTTP_IDLE_TIMEOUT, default 60s).")
     var idleTimeout: String?
@@ -73,6 +88,9 @@ struct Serve: AsyncParsableCommand {
                 overrides.jwtMaxLifetimeSeconds = jwtMaxLifetime
                 overrides.orderWriteLockTimeoutMilliseconds = orderWriteLockTimeout
                 overrides.orderWriteStatementTimeoutMilliseconds = orderWriteStatementTimeout
+                overrides.rateLimits = rateLimits
+                overrides.rateLimitsFile = rateLimitsFile
+                overrides.trustedProxies = trustedProxies
             }
             var flags = ServeLimits.Settings()
             flags.idleTimeout = idleTimeout

@@ -31,8 +31,9 @@ import Testing
             let port = freeLocalPort()
             let outbox = Self.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: outbox) }
+            // With the default rate limits, the load test standing in for the load balancer.
             let (service, _, _) = try FlashsaleBinary.start(
-                ["serve"], environment: environment.merging(["HTTP_PORT": "\(port)"]) { $1 })
+                ["serve"], environment: environment.merging(["HTTP_PORT": "\(port)", "TRUSTED_PROXIES": "127.0.0.1"]) { $1 })
             defer { if service.isRunning { service.terminate() } }
             // The worker expires the abandoned orders: the audit waits for it.
             let (worker, _, _) = try FlashsaleBinary.start(

@@ -48,7 +48,7 @@ struct ReadmeWalkthroughTests {
             let secret = "dev-only-secret-change-me-in-production"
             let seeded = try await stores.flashsale(["seed", "--demo"])
             #expect(seeded.status == 0, "\(seeded.errors)")
-            let port = Int.random(in: 40_000..<50_000)
+            let port = freeLocalPort()
             var environment = stores.environment
             environment["JWT_SECRET"] = secret
             environment["HTTP_PORT"] = "\(port)"

@@ -19,6 +19,8 @@ struct PurchaseHarness: Sendable {
     static let logger = Logger(label: "test")
 
     let baseURL: String
+    /// Every instance's, the first being `baseURL`: all serve from the same stores.
+    let baseURLs: [String]
     let http: HTTPClient
     let tokens: ShopperTokens
     let postgres: PostgresClient
@@ -39,7 +41,8 @@ struct PurchaseHarness: Sendable {
 
     static func run(
         _ sale: TestSale, startsInHours: Double = -1, limits: HTTPConnectionLimits = .init(),
-        gateway: any PaymentGateway = SandboxPaymentGateway(),
+        gateway: any PaymentGateway = SandboxPaymentGateway(), rateLimits: RateLimitPolicy = .off,
+        trustedProxies: TrustedProxies = .none, instances: Int = 1,
         _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
@@ -51,19 +54,29 @@ struct PurchaseHarness: Sendable {
             let orderWrites = OrderWriteConnections(
                 database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
             let dependencies = AppDependencies(
-                postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites)
+                postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites,
+                rateLimits: rateLimits, trustedProxies: trustedProxies)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
                 router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 services: [redis, orderWrites], logger: logger)
-            try await app.test(.live) { client in
+            // More instances beside it, each with its own router (and so its own in-process state).
+            @Sendable func serving(more: Int, ports: [Int]) async throws {
+                guard more > 0 else { return try await withHarness(ports) }
+                let other = Application(
+                    router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),
+                    configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+                try await other.test(.live) { client in try await serving(more: more - 1, ports: ports + [client.port!]) }
+            }
+            @Sendable func withHarness(_ ports: [Int]) async throws {
                 var configuration = HTTPClient.Configuration()
                 configuration.connectionPool = .init(
                     idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
                 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                let urls = ports.map { "http://127.0.0.1:\($0)" }
                 let harness = PurchaseHarness(
-                    baseURL: "http://127.0.0.1:\(client.port!)", http: http, tokens: tokens, postgres: postgres,
+                    baseURL: urls[0], baseURLs: urls, http: http, tokens: tokens, postgres: postgres,
                     redis: redis, redisServer: redisServer, sale: sale)
                 do {
                     try await body(harness)
@@ -72,6 +85,9 @@ struct PurchaseHarness: Sendable {
                     throw error
                 }
                 try await http.shutdown()
+            }
+            try await app.test(.live) { client in
+                try await serving(more: instances - 1, ports: [client.port!])
             }
         }
     }
@@ -83,9 +99,9 @@ struct PurchaseHarness: Sendable {
 
     func request(
         _ method: HTTPMethod, _ path: String, shopper: String? = nil, headers: [(String, String)] = [],
-        body: String? = nil
+        body: String? = nil, instance: Int = 0
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: baseURL + path)
+        var request = HTTPClientRequest(url: baseURLs[instance] + path)
         request.method = method
         if let shopper { request.headers.add(name: "Authorization", value: "Bearer \(try await bearer(shopper))") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }

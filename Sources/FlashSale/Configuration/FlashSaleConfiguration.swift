@@ -19,6 +19,10 @@ public struct FlashSaleConfiguration: Sendable {
     /// 10 s after which a write connection is closed (``LedgerBound``'s reasoning depends on it).
     public var orderWriteLockTimeoutMilliseconds: Int
     public var orderWriteStatementTimeoutMilliseconds: Int
+    /// The limits each route group's requests pass (`RATE_LIMITS`, `RATE_LIMITS_FILE`).
+    public var rateLimits: RateLimitPolicy
+    /// Whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    public var trustedProxies: TrustedProxies
 
     public static let defaultDatabaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
@@ -37,6 +41,9 @@ public struct FlashSaleConfiguration: Sendable {
         public var jwtMaxLifetimeSeconds: String?
         public var orderWriteLockTimeoutMilliseconds: String?
         public var orderWriteStatementTimeoutMilliseconds: String?
+        public var rateLimits: String?
+        public var rateLimitsFile: String?
+        public var trustedProxies: String?
 
         public init() {}
 
@@ -53,6 +60,9 @@ public struct FlashSaleConfiguration: Sendable {
             jwtMaxLifetimeSeconds = environment["JWT_MAX_LIFETIME_SECONDS"]
             orderWriteLockTimeoutMilliseconds = environment["ORDER_WRITE_LOCK_TIMEOUT_MS"]
             orderWriteStatementTimeoutMilliseconds = environment["ORDER_WRITE_STATEMENT_TIMEOUT_MS"]
+            rateLimits = environment["RATE_LIMITS"]
+            rateLimitsFile = environment["RATE_LIMITS_FILE"]
+            trustedProxies = environment["TRUSTED_PROXIES"]
         }
 
         /// Settings in `overrides` win over these.
@@ -72,6 +82,9 @@ public struct FlashSaleConfiguration: Sendable {
                 overrides.orderWriteLockTimeoutMilliseconds ?? orderWriteLockTimeoutMilliseconds
             merged.orderWriteStatementTimeoutMilliseconds =
                 overrides.orderWriteStatementTimeoutMilliseconds ?? orderWriteStatementTimeoutMilliseconds
+            merged.rateLimits = overrides.rateLimits ?? rateLimits
+            merged.rateLimitsFile = overrides.rateLimitsFile ?? rateLimitsFile
+            merged.trustedProxies = overrides.trustedProxies ?? trustedProxies
             return merged
         }
     }
@@ -106,6 +119,31 @@ public struct FlashSaleConfiguration: Sendable {
         orderWriteStatementTimeoutMilliseconds = try Self.integer(
             settings.orderWriteStatementTimeoutMilliseconds, name: "ORDER_WRITE_STATEMENT_TIMEOUT_MS", default: 5_000,
             range: 100...9_000)
+        rateLimits = try Self.rateLimits(switch: settings.rateLimits, file: settings.rateLimitsFile)
+        do {
+            trustedProxies = try TrustedProxies(parsing: settings.trustedProxies ?? "")
+        } catch {
+            throw ConfigurationError("TRUSTED_PROXIES", error.description)
+        }
+    }
+
+    /// `RATE_LIMITS=off` lifts every limit; otherwise the defaults, with the groups of
+    /// `RATE_LIMITS_FILE` replacing theirs.
+    private static func rateLimits(switch text: String?, file: String?) throws(ConfigurationError) -> RateLimitPolicy {
+        switch text?.lowercased() {
+        case nil, "on": break
+        case "off": return .off
+        case let other?: throw ConfigurationError("RATE_LIMITS", "'\(other)' is neither on nor off")
+        }
+        guard let file else { return .defaults }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigurationError("RATE_LIMITS_FILE", "cannot read \(file)")
+        }
+        do {
+            return try RateLimitPolicy.overriding(.defaults, with: data)
+        } catch {
+            throw ConfigurationError("RATE_LIMITS_FILE", "\(file): \(error.description)")
+        }
     }
 
     /// Unset stays unset; set but empty is a mistake worth stopping for (an unset variable is how one turns it off).

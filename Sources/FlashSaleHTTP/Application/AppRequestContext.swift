@@ -9,11 +9,14 @@ public struct AppRequestContext: RequestContext {
     public var shopperID: String?
     /// The shopper token's `email` claim, if it had a plausible one.
     public var shopperEmail: String?
+    /// The TCP peer's IP address (a proxy's, behind one: see ``ClientAddress``).
+    public let peerAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         shopperID = nil
         shopperEmail = nil
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated shopper; only routes behind the authentication middleware call this.

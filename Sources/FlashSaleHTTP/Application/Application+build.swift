@@ -15,11 +15,15 @@ public struct AppDependencies: Sendable {
     public let paymentSettings: PaymentSettings
     /// The group commit's own connections; nil writes the batches over the pool.
     public let orderWrites: OrderWriteConnections?
+    /// The limits each route group is held to, and whose `X-Forwarded-For` names the client.
+    public let rateLimits: RateLimitPolicy
+    public let trustedProxies: TrustedProxies
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
         paymentGateway: any PaymentGateway = SandboxPaymentGateway(), paymentSettings: PaymentSettings = PaymentSettings(),
-        orderWrites: OrderWriteConnections? = nil
+        orderWrites: OrderWriteConnections? = nil, rateLimits: RateLimitPolicy = .off,
+        trustedProxies: TrustedProxies = .none
     ) {
         self.postgres = postgres
         self.redis = redis
@@ -27,6 +31,8 @@ public struct AppDependencies: Sendable {
         self.paymentGateway = paymentGateway
         self.paymentSettings = paymentSettings
         self.orderWrites = orderWrites
+        self.rateLimits = rateLimits
+        self.trustedProxies = trustedProxies
     }
 
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
@@ -42,6 +48,8 @@ public struct AppDependencies: Sendable {
             database: configuration.database, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             lockTimeout: .milliseconds(Int64(configuration.orderWriteLockTimeoutMilliseconds)),
             statementTimeout: .milliseconds(Int64(configuration.orderWriteStatementTimeoutMilliseconds)), logger: logger)
+        rateLimits = configuration.rateLimits
+        trustedProxies = configuration.trustedProxies
     }
 
     /// What the application must run beside its server, in start order.
@@ -66,17 +74,29 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         .register(on: router)
     PrometheusMetrics.register(on: router)
 
+    let limiter = RateLimiter(
+        policy: dependencies.rateLimits, trustedProxies: dependencies.trustedProxies, redis: dependencies.redis,
+        logger: logger)
+    let authentication = ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens)
+    /// The routes of `group`: client and route-wide limits, then (for shoppers) the token, then the shopper's limits.
+    func routes(_ group: RateLimitPolicy.RouteGroup, shopper: Bool = true) -> RouterGroup<AppRequestContext> {
+        let routes = router.group().add(middleware: RateLimitMiddleware(group, scopes: [.clientIP, .route], limiter: limiter))
+        guard shopper else { return routes }
+        return routes.add(middleware: authentication)
+            .add(middleware: RateLimitMiddleware(group, scopes: [.shopper], limiter: limiter))
+    }
+
     let sales = SaleRepository(postgres: dependencies.postgres, logger: logger)
     let catalog = SaleCatalog(repository: sales)
     let reservations = StockReservations(redis: dependencies.redis)
     SaleRoutes(catalog: catalog, stock: LiveStock(reservations: reservations, repository: sales, logger: logger))
-        .register(on: router)
+        .register(on: routes(.browse, shopper: false))
 
-    let shopperRoutes = router.group().add(middleware: ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens))
     CheckoutTokenRoutes(catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), logger: logger)
-        .register(on: shopperRoutes)
+        .register(on: routes(.checkoutTokens))
     let committer = CoalescingOrderCommitter(
         writer: OrderBatchWriter(connections: dependencies.orderWrites ?? dependencies.postgres, logger: logger))
+    let account = routes(.account)
     OrderRoutes(
         workflow: PurchaseWorkflow(catalog: catalog, reservations: reservations, committer: committer, logger: logger),
         orders: OrderRepository(postgres: dependencies.postgres, logger: logger),
@@ -84,9 +104,9 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
             postgres: dependencies.postgres, gateway: dependencies.paymentGateway, settings: dependencies.paymentSettings,
             logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
-    ).register(on: shopperRoutes)
+    ).register(purchases: routes(.orders), account: account, payments: routes(.payments))
     ShopperOrderRoutes(catalog: catalog, orders: OrderRepository(postgres: dependencies.postgres, logger: logger))
-        .register(on: shopperRoutes)
+        .register(on: account)
     routeMethods.record(router)
     return router
 }

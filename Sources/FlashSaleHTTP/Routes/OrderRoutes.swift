@@ -23,8 +23,13 @@ struct OrderRoutes {
         }
     }
 
-    func register(on router: RouterGroup<AppRequestContext>) {
-        router.post("/v1/sales/:sale_id/orders") { request, context in
+    /// The purchase attempt, one's own order, and paying or cancelling it: three groups, so each
+    /// is held to its own rate limits.
+    func register(
+        purchases: RouterGroup<AppRequestContext>, account: RouterGroup<AppRequestContext>,
+        payments router: RouterGroup<AppRequestContext>
+    ) {
+        purchases.post("/v1/sales/:sale_id/orders") { request, context in
             let shopperID = try context.requireShopper()
             let saleID = try context.parameters.require("sale_id")
             guard let token = request.headers[.idempotencyKey], !token.isEmpty else {
@@ -38,7 +43,7 @@ struct OrderRoutes {
                 email: context.shopperEmail)
             return try PurchaseResponse.make(outcome)
         }
-        router.get("/v1/orders/:order_id") { _, context in
+        account.get("/v1/orders/:order_id") { _, context in
             let shopperID = try context.requireShopper()
             let order = try await ownOrder(context: context, shopperID: shopperID)
             return JSONResponse.raw(OrderDocument.encode(order), status: .ok)

@@ -15,7 +15,7 @@ struct SaleRoutes {
     let catalog: SaleCatalog
     let stock: LiveStock
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on router: RouterGroup<AppRequestContext>) {
         router.get("/v1/sales/:sale_id") { request, context in
             let saleID = try context.parameters.require("sale_id")
             let page = try PageQuery(

@@ -78,7 +78,8 @@ public struct LoadRun: Sendable {
                         recorder.arrivalsStarted.add(1, ordering: .relaxed)
                         let session = ShopperSession(
                             arrival: arrival, scenario: scenario, saleID: saleID,
-                            target: options.targets[position % options.targets.count], client: client, jwts: jwts,
+                            target: options.targets[position % options.targets.count],
+                            client: client.from(shopper: arrival.shopperID), jwts: jwts,
                             recorder: recorder, start: start, opens: opens)
                         sessions.addTask { await session.run(seed: options.seed) }
                     }

@@ -21,6 +21,9 @@ public struct ServiceClient: Sendable {
     let http: HTTPClient
     let recorder: RunRecorder
     let timeout: TimeAmount
+    /// Sent as `X-Forwarded-For`, as a load balancer would: each simulated shopper (and each bot)
+    /// is its own client address to a service that trusts this machine as a proxy.
+    var forwardedFor: String?
 
     public init(http: HTTPClient, recorder: RunRecorder, timeout: TimeAmount = .seconds(30)) {
         self.http = http
@@ -39,6 +42,7 @@ public struct ServiceClient: Sendable {
         let sent = clock.now
         recorder.sent(lag: sent - scheduled)
         var headers = HTTPHeaders()
+        if let forwardedFor { headers.add(name: "X-Forwarded-For", value: forwardedFor) }
         if let jwt { headers.add(name: "Authorization", value: "Bearer " + jwt) }
         if let idempotencyKey { headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if json != nil { headers.add(name: "Content-Type", value: "application/json") }
@@ -61,6 +65,16 @@ public struct ServiceClient: Sendable {
         }
         recorder.answered(endpoint, reply.answer, scheduled: scheduled, sent: wire.sent, now: wire.answered)
         return reply
+    }
+
+    /// This client, sending as the shopper `shopperID` from an address of its own (in 10.0.0.0/8,
+    /// from a hash of the id, so a replay keeps it).
+    func from(shopper shopperID: String) -> ServiceClient {
+        var hash: UInt32 = 2_166_136_261
+        for byte in shopperID.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        var client = self
+        client.forwardedFor = "10.\(hash >> 16 & 0xFF).\(hash >> 8 & 0xFF).\(hash & 0xFF)"
+        return client
     }
 
     /// The bounded pool every run, sweep step and calibration step sends through: at most

@@ -1,0 +1,60 @@
+import FlashSale
+import Hummingbird
+
+/// Holds the requests of one route group to its limits of the given scopes: in front of
+/// authentication the client-IP and route-wide ones (a flood is refused before its tokens cost a
+/// signature check), behind it the shopper's. A refusal is 429 `rate_limited` with `Retry-After`
+/// and the `RateLimit` fields; an answer that passed carries the fields of its tightest limit.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let limits: [RateLimit]
+    let limiter: RateLimiter
+
+    init(_ group: RateLimitPolicy.RouteGroup, scopes: Set<RateLimit.Scope>, limiter: RateLimiter) {
+        limits = limiter.policy.limits(group).filter { scopes.contains($0.scope) }
+        self.limiter = limiter
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard !limits.isEmpty else { return try await next(request, context) }
+        var tightest: RateLimitDecision?
+        for limit in limits {
+            guard let decision = await limiter.check(limit, subject: subject(of: limit, request, context)) else { continue }
+            guard decision.allowed else { throw Problem.rateLimited(decision) }
+            if tightest == nil || decision.remaining < tightest!.remaining { tightest = decision }
+        }
+        var response = try await next(request, context)
+        if let tightest { RateLimitHeaders.add(tightest, to: &response.headers) }
+        return response
+    }
+
+    private func subject(of limit: RateLimit, _ request: Request, _ context: Context) -> String {
+        switch limit.scope {
+        case .shopper: context.shopperID ?? "anonymous"
+        case .clientIP: ClientAddress.of(request, context: context, trusting: limiter.trustedProxies)
+        case .route: "all"
+        }
+    }
+}
+
+extension Problem {
+    static func rateLimited(_ decision: RateLimitDecision) -> Problem {
+        let limit = decision.limit
+        let per = switch limit.scope {
+        case .shopper: "per shopper"
+        case .clientIP: "per client address"
+        case .route: "for everyone together"
+        }
+        let window = limit.windowSeconds == limit.windowSeconds.rounded() ? String(Int(limit.windowSeconds)) : String(limit.windowSeconds)
+        var problem = Problem(
+            status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
+            detail: "limit \(limit.name): at most \(limit.quota) requests every \(window) s \(per); "
+                + "retry in \(decision.retryAfterSeconds) s")
+        problem.headers[.retryAfter] = String(decision.retryAfterSeconds)
+        RateLimitHeaders.add(decision, to: &problem.headers)
+        return problem
+    }
+}
