@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
     var trustedProxies: String?
 
     @Option(
+        name: .customLong("rate-limit-allowlist"),
+        help: "Client IP addresses and CIDR ranges never rate-limited nor blocked: internal callers (env RATE_LIMIT_ALLOWLIST, default none).")
+    var rateLimitAllowList: String?
+
+    @Option(
         name: .customLong("idle-timeout"),
         help: "Close a connection with no request in progress after this long: 60s, 2m (env HTTP_IDLE_TIMEOUT, default 60s).")
     var idleTimeout: String?
@@ -91,6 +96,7 @@ struct Serve: AsyncParsableCommand {
                 overrides.rateLimits = rateLimits
                 overrides.rateLimitsFile = rateLimitsFile
                 overrides.trustedProxies = trustedProxies
+                overrides.rateLimitAllowList = rateLimitAllowList
             }
             var flags = ServeLimits.Settings()
             flags.idleTimeout = idleTimeout

@@ -12,22 +12,29 @@ enum Stores {
         _ body: @Sendable (PostgresClient, RedisClient) async throws -> Value
     ) async throws -> Value {
         try await withPostgres(configuration, maxConnections: 4, logger: logger) { postgres in
-            let redis = RedisClient(configuration: configuration.redis)
-            let outcome: Result<Value, any Error>
-            do {
-                _ = try await redis.send("PING")
-                do {
-                    outcome = .success(try await body(postgres, redis))
-                } catch {
-                    outcome = .failure(operatorFailure(error))
-                }
-            } catch {
-                outcome = .failure(
-                    CommandFailure("cannot reach Redis at \(configuration.redis.host):\(configuration.redis.port): \(error)"))
-            }
-            await redis.close()
-            return try outcome.get()
+            try await withRedis(configuration) { redis in try await body(postgres, redis) }
         }
+    }
+
+    /// Redis alone: pinged first, so a wrong URL or a server that is down is one line.
+    static func withRedis<Value: Sendable>(
+        _ configuration: FlashSaleConfiguration, _ body: @Sendable (RedisClient) async throws -> Value
+    ) async throws -> Value {
+        let redis = RedisClient(configuration: configuration.redis)
+        let outcome: Result<Value, any Error>
+        do {
+            _ = try await redis.send("PING")
+            do {
+                outcome = .success(try await body(redis))
+            } catch {
+                outcome = .failure(operatorFailure(error))
+            }
+        } catch {
+            outcome = .failure(
+                CommandFailure("cannot reach Redis at \(configuration.redis.host):\(configuration.redis.port): \(error)"))
+        }
+        await redis.close()
+        return try outcome.get()
     }
 
     /// PostgreSQL alone: probed first, so a wrong URL or a server that is down is one line.

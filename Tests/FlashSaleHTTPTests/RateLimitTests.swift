@@ -97,6 +97,44 @@ import Testing
         }
     }
 
+    @Test func aClientBlockedOnOneInstanceIsBlockedOnTheOtherOnEveryRouteAndAnAllowListedOneNever() async throws {
+        let perAddress = { (name: String) in
+            RateLimit(name: name, scope: .clientIP, algorithm: .tokenBucket, quota: 2, windowSeconds: 1, burst: 2)
+        }
+        let policy = RateLimitPolicy(
+            groups: [.browse: [perAddress("browse-ip")], .checkoutTokens: [perAddress("tokens-ip")]],
+            blocking: .init(strikes: 3, withinSeconds: 10, blockSeconds: 60))
+        try await PurchaseHarness.run(
+            TestSale(stock: 5), rateLimits: policy, trustedProxies: try TrustedProxies(parsing: "127.0.0.1"),
+            rateLimitAllowList: try IPRanges(parsing: "10.8.0.0/16"), instances: 2
+        ) { harness in
+            func browse(from address: String, instance: Int) async throws -> PurchaseHarness.Reply {
+                try await harness.request(
+                    .GET, "/v1/sales/\(harness.sale.id)", headers: [("X-Forwarded-For", address)], instance: instance)
+            }
+            // A bot hammers instance 0: refused, then answered from memory, its strikes reported in batches.
+            var last: PurchaseHarness.Reply?
+            for _ in 0..<12 { last = try await browse(from: "10.9.9.9", instance: 0) }
+            #expect(last?.status == 429)
+            #expect(last?.json["detail"].map { "\($0)".contains("blocked for") } == true)
+            // Instance 1 has not seen it, and refuses it on a route group of its own.
+            let elsewhere = try await browse(from: "10.9.9.9", instance: 1)
+            #expect(elsewhere.status == 429)
+            #expect(elsewhere.json["detail"].map { "\($0)".contains("blocked for") } == true)
+            let retryAfter = try #require(elsewhere.headers.first(name: "Retry-After").flatMap(Int.init))
+            #expect((50...60).contains(retryAfter))
+            let minting = try await mint(harness, shopper: "erin", instance: 1, headers: [("X-Forwarded-For", "10.9.9.9")])
+            #expect(minting.status == 429)
+            #expect(try await browse(from: "10.9.9.10", instance: 1).status == 200)
+            let blocks = try await ClientBlocks(redis: harness.redis).list()
+            #expect(blocks.map(\.subject) == ["client_ip:10.9.9.9"])
+            // An internal caller is never held.
+            var statuses = Set<Int>()
+            for _ in 0..<20 { statuses.insert(try await browse(from: "10.8.1.1", instance: 0).status) }
+            #expect(statuses == [200])
+        }
+    }
+
     /// Scripts run by Redis so far (EVALSHA and EVAL), from `INFO commandstats`.
     static func scriptRuns(_ redis: RedisClient) async throws -> Int {
         let reply = try await redis.send("INFO", "commandstats")

@@ -15,6 +15,20 @@ import Testing
         #expect(policy.limits(.checkoutTokens) == RateLimitPolicy.defaults.limits(.checkoutTokens))
     }
 
+    @Test func aFileReplacesOrEndsTheBlockingOrKeepsItWhenSilent() throws {
+        let silent = try RateLimitPolicy.overriding(.defaults, with: Data(#"{"groups": {}}"#.utf8))
+        #expect(silent.blocking == RateLimitPolicy.defaults.blocking)
+        let ended = try RateLimitPolicy.overriding(.defaults, with: Data(#"{"blocking": null}"#.utf8))
+        #expect(ended.blocking == nil)
+        let replaced = try RateLimitPolicy.overriding(
+            .defaults, with: Data(#"{"blocking": {"strikes": 5, "within_seconds": 2, "block_seconds": 300}}"#.utf8))
+        #expect(replaced.blocking == .init(strikes: 5, withinSeconds: 2, blockSeconds: 300))
+        #expect(throws: RateLimitPolicy.PolicyError.self) {
+            try RateLimitPolicy.overriding(
+                .defaults, with: Data(#"{"blocking": {"strikes": 0, "within_seconds": 2, "block_seconds": 300}}"#.utf8))
+        }
+    }
+
     @Test func badFilesAreNamedWithWhatIsWrong() {
         let cases: [(String, String)] = [
             ("{", "not valid JSON"),
@@ -45,6 +59,8 @@ import Testing
         #expect(throws: ConfigurationError.self) { try configuration(["TRUSTED_PROXIES": "10.0.0.0/33"]) }
         #expect(throws: ConfigurationError.self) { try configuration(["TRUSTED_PROXIES": "proxy.internal"]) }
         #expect(try configuration(["TRUSTED_PROXIES": "10.0.0.0/8, ::1"]).trustedProxies.contains("10.1.2.3"))
+        #expect(try configuration(["RATE_LIMIT_ALLOWLIST": "192.0.2.0/24"]).rateLimitAllowList.contains("192.0.2.77"))
+        #expect(throws: ConfigurationError.self) { try configuration(["RATE_LIMIT_ALLOWLIST": "everyone"]) }
     }
 
     @Test func trustedProxiesMatchAddressesAndRanges() throws {

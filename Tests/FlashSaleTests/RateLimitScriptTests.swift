@@ -22,7 +22,7 @@ import Testing
             let limit = Self.limit(.tokenBucket, quota: 1, window: 60, burst: 5)
             let remaining = try await Self.spend(5, of: limit, subject: "a", limiter)
             #expect(remaining == [4, 3, 2, 1, 0])
-            let key = RedisRateLimiter.key(limit, subject: "a")
+            let key = RedisRateLimiter.keys(limit, subject: "a").limit
             let state = try await redis.send("HGETALL", .string(key))
             let refused = try await limiter.check(limit, subject: "a")
             #expect(!refused.allowed)
@@ -42,7 +42,7 @@ import Testing
             let limit = Self.limit(.gcra, quota: 10, window: 1, burst: 3)
             let remaining = try await Self.spend(3, of: limit, subject: "g", limiter)
             #expect(remaining == [2, 1, 0])
-            let key = RedisRateLimiter.key(limit, subject: "g")
+            let key = RedisRateLimiter.keys(limit, subject: "g").limit
             let arrival = try await redis.send("GET", .string(key))
             let refused = try await limiter.check(limit, subject: "g")
             #expect(!refused.allowed)
@@ -74,7 +74,7 @@ import Testing
             let window: Int64 = 1_000_000_000
             let now = try await Self.redisMicroseconds(redis)
             let current = now / window
-            let key = RedisRateLimiter.key(limit, subject: "p")
+            let key = RedisRateLimiter.keys(limit, subject: "p").limit
             _ = try await redis.send("HSET", .string(key), .string(String(current - 1)), .integer(20))
             let decision = try await limiter.check(limit, subject: "p")
             // Whether it passes depends on where in the window this second falls; each way, the
@@ -110,6 +110,51 @@ import Testing
             return try await group.reduce(0, +)
         }
         #expect(passed == 4)
+    }
+
+    @Test func refusalUponRefusalBlocksTheSubjectOnEveryLimitOfItsScopeUntilLifted() async throws {
+        try await withLimiter { limiter, redis in
+            let blocking = RateLimitPolicy.Blocking(strikes: 3, withinSeconds: 10, blockSeconds: 2)
+            let pages = RateLimit(name: "pages", scope: .clientIP, algorithm: .tokenBucket, quota: 1, windowSeconds: 60, burst: 1)
+            let orders = RateLimit(name: "orders", scope: .clientIP, algorithm: .gcra, quota: 100, windowSeconds: 1, burst: 100)
+            #expect(try await limiter.check(pages, subject: "1.2.3.4", blocking: blocking).allowed)
+            var blocks: [RateLimitDecision.Block] = []
+            for _ in 0..<3 { blocks.append(try await limiter.check(pages, subject: "1.2.3.4", blocking: blocking).block) }
+            #expect(blocks == [.none, .none, .new])
+            let elsewhere = try await limiter.check(orders, subject: "1.2.3.4", blocking: blocking)
+            #expect(!elsewhere.allowed && elsewhere.block == .standing)
+            #expect((1_000_000...2_000_000).contains(elsewhere.retryAfterMicroseconds))
+            #expect(try await limiter.check(orders, subject: "1.2.3.5", blocking: blocking).allowed)
+            let strikes = RedisRateLimiter.keys(pages, subject: "1.2.3.4").strikes
+            #expect(try await redis.send("EXISTS", .string(strikes)) == .integer(0))
+            // Refusals answered from memory, reported in a batch, count too.
+            #expect(try await limiter.strike(pages, subject: "5.6.7.8", count: 2, blocking: blocking) == nil)
+            #expect(try await limiter.strike(pages, subject: "5.6.7.8", count: 2, blocking: blocking)?.block == .new)
+            #expect(try await limiter.strike(pages, subject: "5.6.7.8", count: 1, blocking: blocking)?.block == .standing)
+
+            let blocked = ClientBlocks(redis: redis)
+            #expect(Set(try await blocked.list().map(\.subject)) == ["client_ip:1.2.3.4", "client_ip:5.6.7.8"])
+            #expect(try await blocked.lift("client_ip:1.2.3.4"))
+            #expect(try await !blocked.lift("client_ip:1.2.3.4"))
+            #expect(try await limiter.check(orders, subject: "1.2.3.4", blocking: blocking).allowed)
+            await #expect(throws: ClientBlocks.UnknownSubject.self) { try await blocked.lift("route:everyone") }
+        }
+    }
+
+    @Test func aBlockEndsByItselfAndRouteWideLimitsNeverBlock() async throws {
+        try await withLimiter { limiter, _ in
+            let blocking = RateLimitPolicy.Blocking(strikes: 1, withinSeconds: 10, blockSeconds: 0.3)
+            let pages = RateLimit(name: "pages", scope: .shopper, algorithm: .gcra, quota: 10, windowSeconds: 1, burst: 1)
+            let everyone = RateLimit(name: "all", scope: .route, algorithm: .tokenBucket, quota: 1, windowSeconds: 60, burst: 1)
+            _ = try await limiter.check(pages, subject: "eve", blocking: blocking)
+            let refused = try await limiter.check(pages, subject: "eve", blocking: blocking)
+            #expect(refused.block == .new)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await limiter.check(pages, subject: "eve", blocking: blocking).allowed)
+            var blocks: [RateLimitDecision.Block] = []
+            for _ in 0..<4 { blocks.append(try await limiter.check(everyone, subject: "orders", blocking: blocking).block) }
+            #expect(blocks == [.none, .none, .none, .none])
+        }
     }
 
     /// Spends `count` requests that must all pass; what each left.

@@ -23,6 +23,8 @@ public struct FlashSaleConfiguration: Sendable {
     public var rateLimits: RateLimitPolicy
     /// Whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
     public var trustedProxies: TrustedProxies
+    /// Client addresses never rate-limited (`RATE_LIMIT_ALLOWLIST`).
+    public var rateLimitAllowList: IPRanges
 
     public static let defaultDatabaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
@@ -44,6 +46,7 @@ public struct FlashSaleConfiguration: Sendable {
         public var rateLimits: String?
         public var rateLimitsFile: String?
         public var trustedProxies: String?
+        public var rateLimitAllowList: String?
 
         public init() {}
 
@@ -63,6 +66,7 @@ public struct FlashSaleConfiguration: Sendable {
             rateLimits = environment["RATE_LIMITS"]
             rateLimitsFile = environment["RATE_LIMITS_FILE"]
             trustedProxies = environment["TRUSTED_PROXIES"]
+            rateLimitAllowList = environment["RATE_LIMIT_ALLOWLIST"]
         }
 
         /// Settings in `overrides` win over these.
@@ -85,6 +89,7 @@ public struct FlashSaleConfiguration: Sendable {
             merged.rateLimits = overrides.rateLimits ?? rateLimits
             merged.rateLimitsFile = overrides.rateLimitsFile ?? rateLimitsFile
             merged.trustedProxies = overrides.trustedProxies ?? trustedProxies
+            merged.rateLimitAllowList = overrides.rateLimitAllowList ?? rateLimitAllowList
             return merged
         }
     }
@@ -124,6 +129,11 @@ public struct FlashSaleConfiguration: Sendable {
             trustedProxies = try TrustedProxies(parsing: settings.trustedProxies ?? "")
         } catch {
             throw ConfigurationError("TRUSTED_PROXIES", error.description)
+        }
+        do {
+            rateLimitAllowList = try IPRanges(parsing: settings.rateLimitAllowList ?? "")
+        } catch {
+            throw ConfigurationError("RATE_LIMIT_ALLOWLIST", error.description)
         }
     }
 

@@ -17,10 +17,35 @@ public struct RateLimitPolicy: Sendable, Equatable {
         case account
     }
 
-    public var groups: [RouteGroup: [RateLimit]]
+    /// When a client that keeps being refused is blocked outright.
+    public struct Blocking: Sendable, Equatable, Codable {
+        /// Refusals (from Redis: at most one per retry time per instance) that block the subject…
+        public var strikes: Int
+        /// …when they come within this many seconds of the first…
+        public var withinSeconds: Double
+        /// …for this many seconds, on every limit of its scope and every instance.
+        public var blockSeconds: Double
 
-    public init(groups: [RouteGroup: [RateLimit]]) {
+        public init(strikes: Int, withinSeconds: Double, blockSeconds: Double) {
+            self.strikes = strikes
+            self.withinSeconds = withinSeconds
+            self.blockSeconds = blockSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case strikes
+            case withinSeconds = "within_seconds"
+            case blockSeconds = "block_seconds"
+        }
+    }
+
+    public var groups: [RouteGroup: [RateLimit]]
+    /// Nil: refusals never block.
+    public var blocking: Blocking?
+
+    public init(groups: [RouteGroup: [RateLimit]], blocking: Blocking? = nil) {
         self.groups = groups
+        self.blocking = blocking
     }
 
     public static let off = RateLimitPolicy(groups: [:])
@@ -29,7 +54,8 @@ public struct RateLimitPolicy: Sendable, Equatable {
 
     /// What a shopper on a phone never meets and a bot meets at once. Per client IP they assume
     /// the proxies in front of the service are listed in `TRUSTED_PROXIES`.
-    public static let defaults = RateLimitPolicy(groups: [
+    public static let defaults = RateLimitPolicy(
+        groups: [
         .browse: [
             RateLimit(name: "browse-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40)
         ],
@@ -47,14 +73,27 @@ public struct RateLimitPolicy: Sendable, Equatable {
         .account: [
             RateLimit(name: "account-shopper", scope: .shopper, algorithm: .slidingWindow, quota: 60, windowSeconds: 60)
         ],
-    ])
+        ],
+        // A phone refused twice backs off; a bot refused twenty times in ten seconds sits out a minute.
+        blocking: Blocking(strikes: 20, withinSeconds: 10, blockSeconds: 60))
 
     /// The file of `RATE_LIMITS_FILE`: `{"groups": {"orders": [{"name": …, "scope": …, "algorithm": …,
     /// "quota": …, "window_seconds": …, "burst": …}], …}}`. A group in the file replaces the
-    /// default one (`[]` lifts its limits); a group not in it keeps the defaults.
+    /// default one (`[]` lifts its limits); a group not in it keeps the defaults. `"blocking":
+    /// {"strikes": …, "within_seconds": …, "block_seconds": …}` replaces the blocking, `null` ends it.
     public static func overriding(_ base: RateLimitPolicy, with json: Data) throws(PolicyError) -> RateLimitPolicy {
         struct File: Decodable {
             var groups: [RouteGroup: [RateLimit]]
+            /// Absent: unchanged; null: no blocking.
+            var blocking: Blocking??
+
+            enum CodingKeys: String, CodingKey { case groups, blocking }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                groups = try container.decodeIfPresent([RouteGroup: [RateLimit]].self, forKey: .groups) ?? [:]
+                blocking = container.contains(.blocking) ? .some(try container.decodeIfPresent(Blocking.self, forKey: .blocking)) : .none
+            }
         }
         let decoder = JSONDecoder()
         let file: File
@@ -67,6 +106,14 @@ public struct RateLimitPolicy: Sendable, Equatable {
         for (group, limits) in file.groups {
             for limit in limits { try validate(limit) }
             policy.groups[group] = limits
+        }
+        if let blocking = file.blocking {
+            if let blocking {
+                guard blocking.strikes >= 1, blocking.withinSeconds >= 0.001, blocking.blockSeconds >= 0.001 else {
+                    throw PolicyError("blocking: strikes must be at least 1, within_seconds and block_seconds above 0")
+                }
+            }
+            policy.blocking = blocking
         }
         var names: Set<String> = []
         for limit in policy.groups.values.flatMap({ $0 }) where !names.insert(limit.name).inserted {

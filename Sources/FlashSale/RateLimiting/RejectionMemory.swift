@@ -6,8 +6,12 @@ import Synchronization
 /// instance. Redis would refuse them too: its budget does not refill before that time.
 public final class RejectionMemory: Sendable {
     private struct Entry {
+        let decidedAt: ContinuousClock.Instant
+        /// Until when it is answered from here: its retry time, or sooner when asked to look again.
         let until: ContinuousClock.Instant
         let decision: RateLimitDecision
+        /// Refusals answered from here and not yet counted as strikes in Redis.
+        var unreported = 0
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -21,20 +25,44 @@ public final class RejectionMemory: Sendable {
 
     /// The refusal still standing for `key`, its times counted down to `now`.
     public func refusal(for key: String, now: ContinuousClock.Instant = .now) -> RateLimitDecision? {
-        guard let entry = entries.withLock({ $0[key] }), entry.until > now else { return nil }
-        let left = entry.until - now
-        let leftMicroseconds = left.components.seconds * 1_000_000 + left.components.attoseconds / 1_000_000_000_000
-        var decision = entry.decision
-        let elapsed = decision.retryAfterMicroseconds - leftMicroseconds
-        decision.retryAfterMicroseconds = leftMicroseconds
-        decision.resetMicroseconds = max(leftMicroseconds, decision.resetMicroseconds - elapsed)
-        return decision
+        refusal(for: key, reportingEvery: 0, now: now)?.decision
     }
 
-    /// Remembers a refusal Redis gave at `now`.
-    public func remember(_ decision: RateLimitDecision, for key: String, now: ContinuousClock.Instant = .now) {
+    /// The refusal still standing for `key`, counting it as a strike: every `reportingEvery`-th
+    /// one answered from here, `strikes` says how many to report to Redis (0 otherwise).
+    public func refusal(for key: String, reportingEvery: Int, now: ContinuousClock.Instant = .now)
+        -> (decision: RateLimitDecision, strikes: Int)?
+    {
+        let found: (entry: Entry, strikes: Int)? = entries.withLock { entries in
+            guard var entry = entries[key], entry.until > now else { return nil }
+            var strikes = 0
+            if reportingEvery > 0 {
+                entry.unreported += 1
+                if entry.unreported >= reportingEvery {
+                    strikes = entry.unreported
+                    entry.unreported = 0
+                }
+                entries[key] = entry
+            }
+            return (entry, strikes)
+        }
+        guard let (entry, strikes) = found else { return nil }
+        let elapsed = (now - entry.decidedAt).components
+        let elapsedMicroseconds = elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000
+        var decision = entry.decision
+        decision.retryAfterMicroseconds = max(1, decision.retryAfterMicroseconds - elapsedMicroseconds)
+        decision.resetMicroseconds = max(decision.retryAfterMicroseconds, decision.resetMicroseconds - elapsedMicroseconds)
+        return (decision, strikes)
+    }
+
+    /// Remembers a refusal Redis gave at `now`, until its retry time or for `holdAtMost`, when
+    /// sooner (a block an operator may lift is looked up again every few seconds).
+    public func remember(
+        _ decision: RateLimitDecision, for key: String, holdAtMost: Duration? = nil, now: ContinuousClock.Instant = .now
+    ) {
         guard !decision.allowed, decision.retryAfterMicroseconds > 0 else { return }
-        let entry = Entry(until: now + .microseconds(decision.retryAfterMicroseconds), decision: decision)
+        let hold = min(Duration.microseconds(decision.retryAfterMicroseconds), holdAtMost ?? .seconds(86_400))
+        let entry = Entry(decidedAt: now, until: now + hold, decision: decision)
         entries.withLock { entries in
             if entries.count >= capacity && entries[key] == nil {
                 entries = entries.filter { $0.value.until > now }

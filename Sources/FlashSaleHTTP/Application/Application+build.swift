@@ -18,12 +18,13 @@ public struct AppDependencies: Sendable {
     /// The limits each route group is held to, and whose `X-Forwarded-For` names the client.
     public let rateLimits: RateLimitPolicy
     public let trustedProxies: TrustedProxies
+    public let rateLimitAllowList: IPRanges
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
         paymentGateway: any PaymentGateway = SandboxPaymentGateway(), paymentSettings: PaymentSettings = PaymentSettings(),
         orderWrites: OrderWriteConnections? = nil, rateLimits: RateLimitPolicy = .off,
-        trustedProxies: TrustedProxies = .none
+        trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none
     ) {
         self.postgres = postgres
         self.redis = redis
@@ -33,6 +34,7 @@ public struct AppDependencies: Sendable {
         self.orderWrites = orderWrites
         self.rateLimits = rateLimits
         self.trustedProxies = trustedProxies
+        self.rateLimitAllowList = rateLimitAllowList
     }
 
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
@@ -50,6 +52,7 @@ public struct AppDependencies: Sendable {
             statementTimeout: .milliseconds(Int64(configuration.orderWriteStatementTimeoutMilliseconds)), logger: logger)
         rateLimits = configuration.rateLimits
         trustedProxies = configuration.trustedProxies
+        rateLimitAllowList = configuration.rateLimitAllowList
     }
 
     /// What the application must run beside its server, in start order.
@@ -75,8 +78,8 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
     PrometheusMetrics.register(on: router)
 
     let limiter = RateLimiter(
-        policy: dependencies.rateLimits, trustedProxies: dependencies.trustedProxies, redis: dependencies.redis,
-        logger: logger)
+        policy: dependencies.rateLimits, trustedProxies: dependencies.trustedProxies,
+        allowList: dependencies.rateLimitAllowList, redis: dependencies.redis, logger: logger)
     let authentication = ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens)
     /// The routes of `group`: client and route-wide limits, then (for shoppers) the token, then the shopper's limits.
     func routes(_ group: RateLimitPolicy.RouteGroup, shopper: Bool = true) -> RouterGroup<AppRequestContext> {

@@ -20,6 +20,11 @@ struct RateLimitMiddleware: RouterMiddleware {
         -> Response
     {
         guard !limits.isEmpty else { return try await next(request, context) }
+        if !limiter.allowList.isEmpty,
+            limiter.allowList.contains(ClientAddress.of(request, context: context, trusting: limiter.trustedProxies))
+        {
+            return try await next(request, context)
+        }
         var tightest: RateLimitDecision?
         for limit in limits {
             guard let decision = await limiter.check(limit, subject: subject(of: limit, request, context)) else { continue }
@@ -49,10 +54,12 @@ extension Problem {
         case .route: "for everyone together"
         }
         let window = limit.windowSeconds == limit.windowSeconds.rounded() ? String(Int(limit.windowSeconds)) : String(limit.windowSeconds)
-        var problem = Problem(
-            status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
-            detail: "limit \(limit.name): at most \(limit.quota) requests every \(window) s \(per); "
-                + "retry in \(decision.retryAfterSeconds) s")
+        let detail =
+            decision.block == .none
+            ? "limit \(limit.name): at most \(limit.quota) requests every \(window) s \(per); retry in \(decision.retryAfterSeconds) s"
+            : "blocked for \(decision.retryAfterSeconds) s after refusal upon refusal (limit \(limit.name): at most "
+                + "\(limit.quota) requests every \(window) s \(per))"
+        var problem = Problem(status: .tooManyRequests, code: "rate_limited", title: "Too many requests", detail: detail)
         problem.headers[.retryAfter] = String(decision.retryAfterSeconds)
         RateLimitHeaders.add(decision, to: &problem.headers)
         return problem
