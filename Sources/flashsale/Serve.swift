@@ -63,6 +63,16 @@ struct Serve: AsyncParsableCommand {
     var rateLimitAllowList: String?
 
     @Option(
+        name: .customLong("load-shedding"),
+        help: "on: past an adaptive limit on requests in flight, shed reads first, purchases and payments last, with 503 (env LOAD_SHEDDING, default on).")
+    var loadShedding: String?
+
+    @Option(
+        name: .customLong("load-shedding-max-in-flight"),
+        help: "The highest the adaptive limit may grow to (env LOAD_SHEDDING_MAX_IN_FLIGHT, default 4096).")
+    var loadSheddingMaxInFlight: String?
+
+    @Option(
         name: .customLong("idle-timeout"),
         help: "Close a connection with no request in progress after this long: 60s, 2m (env HTTP_IDLE_TIMEOUT, default 60s).")
     var idleTimeout: String?
@@ -97,6 +107,8 @@ struct Serve: AsyncParsableCommand {
                 overrides.rateLimitsFile = rateLimitsFile
                 overrides.trustedProxies = trustedProxies
                 overrides.rateLimitAllowList = rateLimitAllowList
+                overrides.loadShedding = loadShedding
+                overrides.loadSheddingMaxInFlight = loadSheddingMaxInFlight
             }
             var flags = ServeLimits.Settings()
             flags.idleTimeout = idleTimeout

@@ -42,7 +42,8 @@ struct PurchaseHarness: Sendable {
     static func run(
         _ sale: TestSale, startsInHours: Double = -1, limits: HTTPConnectionLimits = .init(),
         gateway: any PaymentGateway = SandboxPaymentGateway(), rateLimits: RateLimitPolicy = .off,
-        trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none, instances: Int = 1,
+        trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none,
+        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil, instances: Int = 1,
         _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
@@ -55,7 +56,8 @@ struct PurchaseHarness: Sendable {
                 database: url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
             let dependencies = AppDependencies(
                 postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites,
-                rateLimits: rateLimits, trustedProxies: trustedProxies, rateLimitAllowList: rateLimitAllowList)
+                rateLimits: rateLimits, trustedProxies: trustedProxies, rateLimitAllowList: rateLimitAllowList,
+                loadShedding: loadShedding)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
                 router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),

@@ -61,11 +61,11 @@ import Testing
     @Test func refusalsAreAnsweredFromMemoryWithoutRedis() async throws {
         try await PurchaseHarness.run(TestSale(stock: 5), rateLimits: Self.tokenBucket) { harness in
             for _ in 0..<6 { _ = try await mint(harness, shopper: "dave") }
-            let before = try await Self.scriptRuns(harness.redis)
+            let before = try await RedisCommandStats.scriptRuns(harness.redis)
             for _ in 0..<50 {
                 #expect(try await mint(harness, shopper: "dave").status == 429)
             }
-            #expect(try await Self.scriptRuns(harness.redis) == before)
+            #expect(try await RedisCommandStats.scriptRuns(harness.redis) == before)
         }
     }
 
@@ -132,18 +132,6 @@ import Testing
             var statuses = Set<Int>()
             for _ in 0..<20 { statuses.insert(try await browse(from: "10.8.1.1", instance: 0).status) }
             #expect(statuses == [200])
-        }
-    }
-
-    /// Scripts run by Redis so far (EVALSHA and EVAL), from `INFO commandstats`.
-    static func scriptRuns(_ redis: RedisClient) async throws -> Int {
-        let reply = try await redis.send("INFO", "commandstats")
-        guard case .bulk(let bytes) = reply else { return -1 }
-        return String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).reduce(0) { total, line in
-            guard line.hasPrefix("cmdstat_evalsha:") || line.hasPrefix("cmdstat_eval:"),
-                let calls = line.split(separator: ":")[1].split(separator: ",").first?.split(separator: "=").last
-            else { return total }
-            return total + (Int(calls) ?? 0)
         }
     }
 }

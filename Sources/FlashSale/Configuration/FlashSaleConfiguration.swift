@@ -25,6 +25,8 @@ public struct FlashSaleConfiguration: Sendable {
     public var trustedProxies: TrustedProxies
     /// Client addresses never rate-limited (`RATE_LIMIT_ALLOWLIST`).
     public var rateLimitAllowList: IPRanges
+    /// The adaptive limit on requests in flight (`LOAD_SHEDDING`, `LOAD_SHEDDING_MAX_IN_FLIGHT`); nil: off.
+    public var loadShedding: AdaptiveConcurrencyLimit.Settings?
 
     public static let defaultDatabaseURL = "postgres://flashsale@127.0.0.1:55432/flashsale"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
@@ -47,6 +49,8 @@ public struct FlashSaleConfiguration: Sendable {
         public var rateLimitsFile: String?
         public var trustedProxies: String?
         public var rateLimitAllowList: String?
+        public var loadShedding: String?
+        public var loadSheddingMaxInFlight: String?
 
         public init() {}
 
@@ -67,6 +71,8 @@ public struct FlashSaleConfiguration: Sendable {
             rateLimitsFile = environment["RATE_LIMITS_FILE"]
             trustedProxies = environment["TRUSTED_PROXIES"]
             rateLimitAllowList = environment["RATE_LIMIT_ALLOWLIST"]
+            loadShedding = environment["LOAD_SHEDDING"]
+            loadSheddingMaxInFlight = environment["LOAD_SHEDDING_MAX_IN_FLIGHT"]
         }
 
         /// Settings in `overrides` win over these.
@@ -90,6 +96,8 @@ public struct FlashSaleConfiguration: Sendable {
             merged.rateLimitsFile = overrides.rateLimitsFile ?? rateLimitsFile
             merged.trustedProxies = overrides.trustedProxies ?? trustedProxies
             merged.rateLimitAllowList = overrides.rateLimitAllowList ?? rateLimitAllowList
+            merged.loadShedding = overrides.loadShedding ?? loadShedding
+            merged.loadSheddingMaxInFlight = overrides.loadSheddingMaxInFlight ?? loadSheddingMaxInFlight
             return merged
         }
     }
@@ -134,6 +142,15 @@ public struct FlashSaleConfiguration: Sendable {
             rateLimitAllowList = try IPRanges(parsing: settings.rateLimitAllowList ?? "")
         } catch {
             throw ConfigurationError("RATE_LIMIT_ALLOWLIST", error.description)
+        }
+        let maxInFlight = try Self.integer(
+            settings.loadSheddingMaxInFlight, name: "LOAD_SHEDDING_MAX_IN_FLIGHT", default: 4096, range: 32...1_000_000)
+        switch settings.loadShedding?.lowercased() {
+        case nil, "on":
+            loadShedding = AdaptiveConcurrencyLimit.Settings(
+                initialLimit: min(256, maxInFlight), minimumLimit: 32, maximumLimit: maxInFlight)
+        case "off": loadShedding = nil
+        case let other?: throw ConfigurationError("LOAD_SHEDDING", "'\(other)' is neither on nor off")
         }
     }
 

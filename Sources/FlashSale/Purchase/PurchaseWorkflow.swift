@@ -46,6 +46,10 @@ public struct PurchaseWorkflow: Sendable {
             return .rejected(.saleNotActive, detail: "sale \(saleID) is not open for purchases now")
         }
 
+        let unixNow = Int64(now.timeIntervalSince1970)
+        if await answeredFromMemory(saleID: saleID, sku: sku, token: token, unixNow: unixNow) {
+            return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
+        }
         let reservation: StockReservations.Reservation
         do {
             reservation = try await reservations.reserve(
@@ -56,13 +60,16 @@ public struct PurchaseWorkflow: Sendable {
             return .rejected(.unavailable, detail: "stock cannot be checked right now; try again")
         }
         switch reservation {
-        case .won:
+        case .won(let remaining, let version):
+            if remaining <= 0 { soldOut.checked(saleID: saleID, sku: sku, stock: 0, version: version, unixSeconds: unixNow) }
             let pending = PendingOrder(
                 saleID: saleID, sku: sku, shopperID: shopperID, quantity: quantity,
                 amountCents: item.priceCents * quantity, checkoutToken: token,
                 paymentWindowSeconds: sale.paymentWindowSeconds, email: email)
             return await commit(pending)
-        case .soldOut: return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
+        case .soldOut(let stock, let version):
+            soldOut.checked(saleID: saleID, sku: sku, stock: stock, version: version, unixSeconds: unixNow)
+            return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
         case .purchaseLimit: return .rejected(.purchaseLimit, detail: Self.detail(.purchaseLimit, sku: sku))
         case .inProgress:
             return .rejected(.requestInProgress, detail: "a request with this checkout token is still running")
@@ -78,6 +85,30 @@ public struct PurchaseWorkflow: Sendable {
             if outcome == "created" { return .replayCreated(body: body) }
             let rejection = PurchaseRejection(rawValue: outcome) ?? .unavailable
             return .replayRejected(rejection, detail: Self.detail(rejection, sku: sku))
+        }
+    }
+
+    private var soldOut: SoldOutSKUs { reservations.soldOut }
+
+    /// Whether the sold-out short circuit answers this attempt (see ``SoldOutSKUs``). Every
+    /// ``SoldOutSKUs/recheckInterval`` one attempt looks at the stock again instead.
+    ///
+    /// A token answered from here is not consumed: Redis never saw it. Should units come back
+    /// within its five minutes, a retry with it can still win one, where Redis would have
+    /// replayed its sold_out.
+    private func answeredFromMemory(saleID: String, sku: String, token: String, unixNow: Int64) async -> Bool {
+        switch soldOut.verdict(saleID: saleID, sku: sku, issuedAt: CheckoutTokens.issuedAt(token), unixSeconds: unixNow) {
+        case .unknown: return false
+        case .soldOut: return true
+        case .recheck:
+            do {
+                let (stock, version) = try await reservations.stockAndVersion(saleID: saleID, sku: sku)
+                soldOut.checked(saleID: saleID, sku: sku, stock: stock, version: version, unixSeconds: unixNow)
+                return stock.map { $0 <= 0 } ?? false
+            } catch {
+                soldOut.checkFailed(saleID: saleID, sku: sku)
+                return false
+            }
         }
     }
 

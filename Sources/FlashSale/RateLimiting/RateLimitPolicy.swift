@@ -15,6 +15,15 @@ public struct RateLimitPolicy: Sendable, Equatable {
         case payments
         /// A shopper's own orders (`GET /v1/orders…`).
         case account
+
+        /// Which goes first when requests are shed.
+        public var priority: RequestPriority {
+            switch self {
+            case .browse, .account: .read
+            case .checkoutTokens: .checkout
+            case .orders, .payments: .purchase
+            }
+        }
     }
 
     /// When a client that keeps being refused is blocked outright.

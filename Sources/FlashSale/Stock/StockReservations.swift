@@ -10,14 +10,19 @@ public struct StockReservations: Sendable {
     static let releaseMarkerLifetimeSeconds: Int64 = 7 * 24 * 3600
 
     let redis: RedisClient
+    /// The SKUs this process knows to be sold out; units given back here clear them at once.
+    public let soldOut: SoldOutSKUs
 
-    public init(redis: RedisClient) {
+    public init(redis: RedisClient, soldOut: SoldOutSKUs = SoldOutSKUs()) {
         self.redis = redis
+        self.soldOut = soldOut
     }
 
     public enum Reservation: Sendable, Equatable {
-        case won(remaining: Int64)
-        case soldOut
+        /// `version`: the SKU's change count after this purchase.
+        case won(remaining: Int64, version: Int64)
+        /// `stock`: what is left (less than asked); `version`: the SKU's change count.
+        case soldOut(stock: Int64, version: Int64)
         case purchaseLimit
         case inProgress
         case invalidToken
@@ -48,8 +53,10 @@ public struct StockReservations: Sendable {
             throw RedisError.protocolError("reserve script answered \(reply)")
         }
         switch kind {
-        case "won": return .won(remaining: fields.count > 1 ? fields[1].integer ?? 0 : 0)
-        case "sold_out": return .soldOut
+        case "won":
+            return .won(remaining: fields.count > 1 ? fields[1].integer ?? 0 : 0, version: fields.count > 2 ? fields[2].integer ?? 0 : 0)
+        case "sold_out":
+            return .soldOut(stock: fields.count > 1 ? fields[1].integer ?? 0 : 0, version: fields.count > 2 ? fields[2].integer ?? 0 : 0)
         case "purchase_limit": return .purchaseLimit
         case "in_progress": return .inProgress
         case "invalid_token": return .invalidToken
@@ -101,6 +108,7 @@ public struct StockReservations: Sendable {
                 .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
             ],
             arguments: [.string(token), .integer(quantity)], affinity: Self.affinity(token))
+        if reply == .integer(1) { soldOut.stockReturned(saleID: saleID, sku: sku) }
         return reply == .integer(1)
     }
 
@@ -117,7 +125,16 @@ public struct StockReservations: Sendable {
                 .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
             ],
             arguments: [.integer(quantity), .integer(Self.releaseMarkerLifetimeSeconds)])
+        if reply == .integer(1) { soldOut.stockReturned(saleID: saleID, sku: sku) }
         return reply == .integer(1)
+    }
+
+    /// The SKU's units left in Redis and its change count (one MGET): how a sold-out mark is checked.
+    public func stockAndVersion(saleID: String, sku: String) async throws -> (stock: Int64?, version: Int64) {
+        let keys = RedisKeys(saleID: saleID)
+        let reply = try await redis.send("MGET", .string(keys.stock(sku)), .string(keys.changes(sku)))
+        guard let values = reply.array, values.count == 2 else { throw RedisError.protocolError("MGET answered \(reply)") }
+        return (values[0].isNull ? nil : values[0].integer, values[1].integer ?? 0)
     }
 
     /// Every command about one checkout token goes over one connection, so Redis runs them in order.

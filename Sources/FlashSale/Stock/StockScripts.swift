@@ -16,6 +16,7 @@ enum StockScripts {
     /// The token is consumed (deleted) on its first use; later uses are answered from the record.
     /// A winner bumps the change count (the repair's compare-and-set); while a repair fences the
     /// SKU, a would-be winner is answered `not_stocked` and keeps its token, so its retry can win.
+    /// `won` and `sold_out` carry the stock left and the change count (``SoldOutSKUs`` keeps them).
     static let reserve = RedisScript(
         """
         #!lua
@@ -42,18 +43,21 @@ enum StockScripts {
           redis.call('DEL', KEYS[1])
           redis.call('HSET', KEYS[2], 'shopper', ARGV[1], 'fingerprint', ARGV[4], 'state', 'done', 'outcome', outcome)
           redis.call('EXPIRE', KEYS[2], ARGV[6])
+          if outcome == 'sold_out' then
+            return {outcome, tonumber(stock), tonumber(redis.call('GET', KEYS[6]) or '0')}
+          end
           return {outcome}
         end
         if stockAndFence[2] then return {'not_stocked'} end
         redis.call('DEL', KEYS[1])
         local remaining = redis.call('DECRBY', KEYS[4], quantity)
         redis.call('INCRBY', KEYS[3], quantity)
-        redis.call('INCR', KEYS[6])
+        local version = redis.call('INCR', KEYS[6])
         redis.call('ZADD', KEYS[5], redis.call('TIME')[1], ARGV[5])
         redis.call('HSET', KEYS[2], 'shopper', ARGV[1], 'fingerprint', ARGV[4], 'state', 'pending',
           'sku', ARGV[7], 'quantity', quantity)
         redis.call('EXPIRE', KEYS[2], ARGV[6])
-        return {'won', remaining}
+        return {'won', remaining, version}
         """)
 
     /// After the order committed: store the response for replays, drop the ledger entry.

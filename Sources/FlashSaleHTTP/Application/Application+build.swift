@@ -19,12 +19,15 @@ public struct AppDependencies: Sendable {
     public let rateLimits: RateLimitPolicy
     public let trustedProxies: TrustedProxies
     public let rateLimitAllowList: IPRanges
+    /// The adaptive limit on requests in flight; nil sheds nothing.
+    public let loadShedding: AdaptiveConcurrencyLimit.Settings?
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
         paymentGateway: any PaymentGateway = SandboxPaymentGateway(), paymentSettings: PaymentSettings = PaymentSettings(),
         orderWrites: OrderWriteConnections? = nil, rateLimits: RateLimitPolicy = .off,
-        trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none
+        trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none,
+        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil
     ) {
         self.postgres = postgres
         self.redis = redis
@@ -35,6 +38,7 @@ public struct AppDependencies: Sendable {
         self.rateLimits = rateLimits
         self.trustedProxies = trustedProxies
         self.rateLimitAllowList = rateLimitAllowList
+        self.loadShedding = loadShedding
     }
 
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
@@ -53,6 +57,7 @@ public struct AppDependencies: Sendable {
         rateLimits = configuration.rateLimits
         trustedProxies = configuration.trustedProxies
         rateLimitAllowList = configuration.rateLimitAllowList
+        loadShedding = configuration.loadShedding
     }
 
     /// What the application must run beside its server, in start order.
@@ -81,12 +86,22 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         policy: dependencies.rateLimits, trustedProxies: dependencies.trustedProxies,
         allowList: dependencies.rateLimitAllowList, redis: dependencies.redis, logger: logger)
     let authentication = ShopperAuthenticationMiddleware(tokens: dependencies.shopperTokens)
-    /// The routes of `group`: client and route-wide limits, then (for shoppers) the token, then the shopper's limits.
+    /// The routes of `group`: shedding by priority, client and route-wide limits, then (for shoppers) the token, then the shopper's limits.
+    let shedder = dependencies.loadShedding.map { LoadShedder(settings: $0) }
     func routes(_ group: RateLimitPolicy.RouteGroup, shopper: Bool = true) -> RouterGroup<AppRequestContext> {
-        let routes = router.group().add(middleware: RateLimitMiddleware(group, scopes: [.clientIP, .route], limiter: limiter))
+        let routes = router.group()
+        // Shedding first: under an overload, a request that will be shed costs nothing more.
+        if let shedder { routes.add(middleware: LoadSheddingMiddleware(priority: group.priority, shedder: shedder)) }
+        func limit(_ scopes: Set<RateLimit.Scope>) {
+            let middleware = RateLimitMiddleware(group, scopes: scopes, limiter: limiter)
+            // A middleware without limits would still cost every request a frame.
+            if !middleware.limits.isEmpty { routes.add(middleware: middleware) }
+        }
+        limit([.clientIP, .route])
         guard shopper else { return routes }
-        return routes.add(middleware: authentication)
-            .add(middleware: RateLimitMiddleware(group, scopes: [.shopper], limiter: limiter))
+        routes.add(middleware: authentication)
+        limit([.shopper])
+        return routes
     }
 
     let sales = SaleRepository(postgres: dependencies.postgres, logger: logger)

@@ -28,7 +28,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         var tightest: RateLimitDecision?
         for limit in limits {
             guard let decision = await limiter.check(limit, subject: subject(of: limit, request, context)) else { continue }
-            guard decision.allowed else { throw Problem.rateLimited(decision) }
+            guard decision.allowed else { return Problem.rateLimited(decision).response() }
             if tightest == nil || decision.remaining < tightest!.remaining { tightest = decision }
         }
         var response = try await next(request, context)

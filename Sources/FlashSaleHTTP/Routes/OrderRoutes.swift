@@ -41,7 +41,7 @@ struct OrderRoutes {
             let outcome = await workflow.purchase(
                 saleID: saleID, sku: body.sku, quantity: body.quantity, token: token, shopperID: shopperID,
                 email: context.shopperEmail)
-            return try PurchaseResponse.make(outcome)
+            return PurchaseResponse.make(outcome)
         }
         account.get("/v1/orders/:order_id") { _, context in
             let shopperID = try context.requireShopper()
@@ -94,15 +94,16 @@ struct OrderRoutes {
 
 /// Purchase outcomes as HTTP answers; replays carry `Idempotent-Replayed: true`.
 enum PurchaseResponse {
-    static func make(_ outcome: PurchaseOutcome) throws -> Response {
+    static func make(_ outcome: PurchaseOutcome) -> Response {
         switch outcome {
         case .created(let body): return JSONResponse.raw(body, status: .created)
         case .replayCreated(let body): return JSONResponse.raw(body, status: .created, replayed: true)
-        case .rejected(let rejection, let detail): throw problem(rejection, detail: detail)
+        case .rejected(.soldOut, let detail): return SoldOutAnswers.shared.response(detail: detail)
+        case .rejected(let rejection, let detail): return problem(rejection, detail: detail).response()
         case .replayRejected(let rejection, let detail):
             var replayed = problem(rejection, detail: detail)
             replayed.headers[.idempotentReplayed] = "true"
-            throw replayed
+            return replayed.response()
         }
     }
 
