@@ -100,6 +100,17 @@ import Testing
         _ = try await stores.redis.send("SET", .string(keys.stock("fine")), "5")
     }
 
+    @Test func badSweepFractionsAreRefusedBeforeAnythingRuns() async throws {
+        let scenario = Self.repository.appendingPathComponent("LoadTests/Scenarios/smoke.json").path
+        for fractions in ["abc", "0.5,,2", "0", "0.5,25"] {
+            let outcome = try await Self.loadtest(
+                ["run", scenario, "--sweep", "--sweep-fractions", fractions, "--target", "http://127.0.0.1:\(freeLocalPort())"],
+                environment: ["JWT_SECRET": Self.secret])
+            #expect(outcome.status == 64, "\(fractions): \(outcome.errors)")
+            #expect(outcome.errors.contains("--sweep-fractions"), "\(outcome.errors)")
+        }
+    }
+
     @Test func theAuditNamesAnOversoldSKU() async throws {
         try await OperatorStores.with { stores in
             try await Self.plantOversoldSale(stores, sale: "planted")

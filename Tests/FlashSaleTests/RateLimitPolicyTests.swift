@@ -61,6 +61,11 @@ import Testing
         #expect(try configuration(["TRUSTED_PROXIES": "10.0.0.0/8, ::1"]).trustedProxies.contains("10.1.2.3"))
         #expect(try configuration(["RATE_LIMIT_ALLOWLIST": "192.0.2.0/24"]).rateLimitAllowList.contains("192.0.2.77"))
         #expect(throws: ConfigurationError.self) { try configuration(["RATE_LIMIT_ALLOWLIST": "everyone"]) }
+        #expect(try configuration([:]).loadShedding?.maximumLimit == 4096)
+        #expect(try configuration(["LOAD_SHEDDING_MAX_IN_FLIGHT": "500"]).loadShedding?.maximumLimit == 500)
+        #expect(try configuration(["LOAD_SHEDDING": "off"]).loadShedding == nil)
+        #expect(throws: ConfigurationError.self) { try configuration(["LOAD_SHEDDING": "maybe"]) }
+        #expect(throws: ConfigurationError.self) { try configuration(["LOAD_SHEDDING_MAX_IN_FLIGHT": "10"]) }
     }
 
     @Test func trustedProxiesMatchAddressesAndRanges() throws {

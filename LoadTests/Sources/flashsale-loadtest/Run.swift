@@ -59,6 +59,11 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("sweep-probe-rate"), help: "Arrivals per second of the probe that finds the maximum (well above what the service can do).")
     var sweepProbeRate = 1000.0
 
+    @Option(
+        name: .customLong("sweep-fractions"),
+        help: "Comma-separated fractions of the maximum to measure, e.g. 0.5,2 for half load and twice the maximum. (default: 0.05,0.1,0.25,0.4,0.55,0.7,0.85,1,1.1,1.2)")
+    var sweepFractions: String?
+
     @Option(name: .customLong("calibration-seconds"), help: "Seconds per calibration step on GET /healthz before the run; 0 skips it.")
     var calibrationSeconds = 1.0
 
@@ -80,6 +85,7 @@ struct Run: AsyncParsableCommand {
             }
         }
         guard sweepSeconds > 0, sweepProbeRate > 0 else { throw ValidationError("--sweep-seconds and --sweep-probe-rate must be positive") }
+        _ = try fractions()
     }
 
     var parsedShard: (Int, Int)? {
@@ -122,6 +128,16 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    /// `--sweep-fractions`, or the default series.
+    func fractions() throws -> [Double] {
+        guard let sweepFractions else { return SweepRun.defaultFractions }
+        let values = sweepFractions.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 20 }) else {
+            throw ValidationError("--sweep-fractions '\(sweepFractions)' must be numbers above 0 and at most 20, comma-separated")
+        }
+        return values.compactMap { $0 }
+    }
+
     /// Calibration, then the scenario or the sweep.
     func measure(_ scenario: Scenario, options: LoadRun.Options, jwts: ShopperJWTs, stores: AuditStores) async throws -> LoadReport {
         var calibration: Calibration?
@@ -130,7 +146,7 @@ struct Run: AsyncParsableCommand {
                 .run(progress: progressLine)
         }
         if sweep {
-            let step = SweepRun(scenario: scenario, options: options, jwts: jwts, seconds: sweepSeconds)
+            let step = SweepRun(scenario: scenario, options: options, jwts: jwts, seconds: sweepSeconds, fractions: try fractions())
             let saleID = try await ScenarioSale.seed(
                 step.stepScenario(rate: 1), runID: options.runID + "-sweep", runStartsAt: Date(), stores: stores)
             progressLine("sweep: sale \(saleID) seeded; finding the maximum with \(sweepProbeRate) shoppers/s…")

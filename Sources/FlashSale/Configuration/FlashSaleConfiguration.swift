@@ -144,11 +144,11 @@ public struct FlashSaleConfiguration: Sendable {
             throw ConfigurationError("RATE_LIMIT_ALLOWLIST", error.description)
         }
         let maxInFlight = try Self.integer(
-            settings.loadSheddingMaxInFlight, name: "LOAD_SHEDDING_MAX_IN_FLIGHT", default: 4096, range: 32...1_000_000)
+            settings.loadSheddingMaxInFlight, name: "LOAD_SHEDDING_MAX_IN_FLIGHT", default: 4096, range: 64...1_000_000)
         switch settings.loadShedding?.lowercased() {
         case nil, "on":
             loadShedding = AdaptiveConcurrencyLimit.Settings(
-                initialLimit: min(256, maxInFlight), minimumLimit: 32, maximumLimit: maxInFlight)
+                initialLimit: min(256, maxInFlight), minimumLimit: 64, maximumLimit: maxInFlight)
         case "off": loadShedding = nil
         case let other?: throw ConfigurationError("LOAD_SHEDDING", "'\(other)' is neither on nor off")
         }

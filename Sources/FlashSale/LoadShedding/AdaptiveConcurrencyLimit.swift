@@ -17,8 +17,8 @@ public struct AdaptiveConcurrencyLimit: Sendable {
         public var baselineMemory: Duration
 
         public init(
-            initialLimit: Int = 256, minimumLimit: Int = 32, maximumLimit: Int = 4096, window: Duration = .milliseconds(100),
-            tolerance: Double = 2, slack: Duration = .milliseconds(5), baselineMemory: Duration = .seconds(30)
+            initialLimit: Int = 256, minimumLimit: Int = 64, maximumLimit: Int = 4096, window: Duration = .milliseconds(100),
+            tolerance: Double = 3, slack: Duration = .milliseconds(10), baselineMemory: Duration = .seconds(30)
         ) {
             self.initialLimit = initialLimit
             self.minimumLimit = minimumLimit
