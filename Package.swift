@@ -36,6 +36,9 @@ let package = Package(
             name: "ConnectionSlot",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // A circuit breaker as a pure state machine: the e-mail provider's, and the service's
+        // around Redis, PostgreSQL and the payment gateway.
+        .target(name: "CircuitBreaking"),
         .target(
             name: "RedisClient",
             dependencies: [
@@ -50,6 +53,7 @@ let package = Package(
         .target(
             name: "FlashSale",
             dependencies: [
+                "CircuitBreaking",
                 "ConnectionSlot",
                 "RedisClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -66,6 +70,7 @@ let package = Package(
         .target(
             name: "FlashSaleEmail",
             dependencies: [
+                "CircuitBreaking",
                 "RedisClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -95,6 +100,7 @@ let package = Package(
         .target(
             name: "FlashSaleHTTP",
             dependencies: [
+                "CircuitBreaking",
                 "FlashSale",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,6 +117,7 @@ let package = Package(
         .executableTarget(
             name: "flashsale",
             dependencies: [
+                "CircuitBreaking",
                 "FlashSale",
                 "FlashSaleHTTP",
                 "FlashSaleWorker",
@@ -190,13 +197,14 @@ let package = Package(
         .testTarget(
             name: "FlashSaleTests",
             dependencies: [
-                "FlashSale", "FlashSaleTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CircuitBreaking", "FlashSale", "FlashSaleTestSupport", "RedisClient", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "FlashSaleHTTPTests",
             dependencies: [
+                "CircuitBreaking",
                 "FlashSaleHTTP",
                 "FlashSaleTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -209,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "FlashSaleEmailTests",
             dependencies: [
-                "FlashSaleEmail", "FlashSaleTestSupport", "RedisClient",
+                "CircuitBreaking", "FlashSaleEmail", "FlashSaleTestSupport", "RedisClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CircuitBreaking
 import Synchronization
 
 /// Puts a ``CircuitBreaker`` in front of another sender (the HTTP provider).

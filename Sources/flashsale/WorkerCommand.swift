@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import CircuitBreaking
 import FlashSale
 import FlashSaleEmail
 import FlashSaleHTTP

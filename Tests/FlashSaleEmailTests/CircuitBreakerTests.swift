@@ -1,3 +1,4 @@
+import CircuitBreaking
 import FlashSaleEmail
 import Synchronization
 import Testing

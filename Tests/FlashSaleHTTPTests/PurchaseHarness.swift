@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CircuitBreaking
 import FlashSale
 import FlashSaleHTTP
 import FlashSaleTestSupport
@@ -43,7 +44,8 @@ struct PurchaseHarness: Sendable {
         _ sale: TestSale, startsInHours: Double = -1, limits: HTTPConnectionLimits = .init(),
         gateway: any PaymentGateway = SandboxPaymentGateway(), rateLimits: RateLimitPolicy = .off,
         trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none,
-        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil, instances: Int = 1,
+        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil, breakerPolicy: CircuitBreaker.Policy? = nil,
+        instances: Int = 1,
         _ body: @escaping @Sendable (PurchaseHarness) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
@@ -57,7 +59,7 @@ struct PurchaseHarness: Sendable {
             let dependencies = AppDependencies(
                 postgres: postgres, redis: redis, shopperTokens: tokens, paymentGateway: gateway, orderWrites: orderWrites,
                 rateLimits: rateLimits, trustedProxies: trustedProxies, rateLimitAllowList: rateLimitAllowList,
-                loadShedding: loadShedding)
+                loadShedding: loadShedding, breakerPolicy: breakerPolicy)
             // The service's own server and group-commit connections, as `flashsale serve` runs them.
             let app = Application(
                 router: buildRouter(dependencies: dependencies, logger: logger), server: .flashSale(limits: limits),

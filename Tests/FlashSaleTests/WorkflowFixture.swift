@@ -11,6 +11,7 @@ import Testing
 enum WorkflowFixture {
     static func run(
         _ sale: TestSale, orderWrites: @escaping @Sendable (DatabaseURL, PostgresClient) -> any PostgresConnectionSource,
+        breakers: DependencyBreakers? = nil,
         _ body: @Sendable (PurchaseWorkflow, RedisClient, PostgresClient) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url, postgres in
@@ -23,7 +24,7 @@ enum WorkflowFixture {
                 reservations: StockReservations(redis: redis),
                 committer: CoalescingOrderCommitter(
                     writer: OrderBatchWriter(connections: orderWrites(url, postgres), logger: TestDatabase.logger)),
-                logger: TestDatabase.logger)
+                breakers: breakers, logger: TestDatabase.logger)
             try await body(workflow, redis, postgres)
             await redis.close()
             // Its deinit stops the server: keep it until the body is done.

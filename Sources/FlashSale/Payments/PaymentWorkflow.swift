@@ -22,12 +22,15 @@ public struct PaymentWorkflow: Sendable {
     let gateway: any PaymentGateway
     let settlement: PaymentSettlement
     public let settings: PaymentSettings
+    /// The gateway's circuit breaker; nil calls it whatever it did lately.
+    let breaker: DependencyBreaker?
     let logger: Logger
 
     public init(
         postgres: PostgresClient, gateway: any PaymentGateway, settings: PaymentSettings = PaymentSettings(),
-        logger: Logger
+        breaker: DependencyBreaker? = nil, logger: Logger
     ) {
+        self.breaker = breaker
         self.postgres = postgres
         self.orders = OrderRepository(postgres: postgres, logger: logger)
         self.gateway = gateway
@@ -50,6 +53,8 @@ public struct PaymentWorkflow: Sendable {
                 continue
             }
             if let refusal = Self.refusal(for: order, now: Date()) { return refusal }
+            // A gateway known to be failing: refused before the order is taken, so nothing waits.
+            if let unavailable = breaker?.refusal() { throw unavailable }
             let started = ContinuousClock.now
             guard let payment = try await take(order, key: key, paymentMethod: paymentMethod) else { continue }
             return try await charge(payment, recordedSince: started)
@@ -88,7 +93,12 @@ public struct PaymentWorkflow: Sendable {
         }
         let result: PaymentResult
         do {
-            result = try await Deadline.run(settings.chargeTimeout) { [gateway] in try await gateway.charge(payment.charge) }
+            result = try await charged(payment)
+        } catch let unavailable as DependencyUnavailable {
+            // The breaker opened (or another request holds its probe) since the look above: the
+            // gateway was not asked, so the payment is given up as never charged.
+            _ = try await settlement.giveUp(payment)
+            throw unavailable
         } catch PaymentGatewayError.unknownPaymentMethod(let method) {
             _ = try await settlement.giveUp(payment)
             return .problem(400, "invalid_request", "Invalid request", "unknown payment method \(method)")
@@ -105,6 +115,14 @@ public struct PaymentWorkflow: Sendable {
             return .outcomeUnknown
         }
         return answer
+    }
+
+    /// The gateway's answer to the charge, through its breaker: a timeout or an error of the
+    /// gateway's counts against it; a decline or an unknown payment method is an answer.
+    private func charged(_ payment: PaymentRecord) async throws -> PaymentResult {
+        let ask = { [gateway, settings] in try await Deadline.run(settings.chargeTimeout) { try await gateway.charge(payment.charge) } }
+        guard let breaker else { return try await ask() }
+        return try await breaker.run(isFailure: { !($0 is PaymentGatewayError) }, ask)
     }
 
     /// The answer of an earlier attempt with this key: stored; or awaited while its request may

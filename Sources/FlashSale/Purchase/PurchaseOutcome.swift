@@ -18,4 +18,6 @@ public enum PurchaseOutcome: Sendable, Equatable {
     /// The token was used before and that request finished: answer exactly as then.
     case replayCreated(body: [UInt8])
     case replayRejected(PurchaseRejection, detail: String)
+    /// A store's circuit breaker is open: nothing was taken; try again after its cool-down.
+    case unavailable(DependencyUnavailable)
 }

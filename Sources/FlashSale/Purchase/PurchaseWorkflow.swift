@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RedisClient
 
 /// Check stock → deduct stock → create order. Redis decides who wins in one script per attempt;
 /// only winners reach PostgreSQL. If PostgreSQL fails, Redis is compensated and the answer is 503.
@@ -10,12 +11,18 @@ public struct PurchaseWorkflow: Sendable {
     let catalog: SaleCatalog
     let reservations: StockReservations
     let committer: any OrderCommitter
+    /// Redis' and PostgreSQL's circuit breakers; nil calls them whatever they did lately.
+    let breakers: DependencyBreakers?
     let logger: Logger
 
-    public init(catalog: SaleCatalog, reservations: StockReservations, committer: any OrderCommitter, logger: Logger) {
+    public init(
+        catalog: SaleCatalog, reservations: StockReservations, committer: any OrderCommitter,
+        breakers: DependencyBreakers? = nil, logger: Logger
+    ) {
         self.catalog = catalog
         self.reservations = reservations
         self.committer = committer
+        self.breakers = breakers
         self.logger = logger
     }
 
@@ -50,11 +57,17 @@ public struct PurchaseWorkflow: Sendable {
         if await answeredFromMemory(saleID: saleID, sku: sku, token: token, unixNow: unixNow) {
             return .rejected(.soldOut, detail: Self.detail(.soldOut, sku: sku))
         }
+        // While PostgreSQL's breaker is open no unit is taken in Redis: it could not be recorded.
+        if let unavailable = breakers?.postgres.refusal() { return .unavailable(unavailable) }
         let reservation: StockReservations.Reservation
         do {
-            reservation = try await reservations.reserve(
-                saleID: saleID, sku: sku, token: token, shopperID: shopperID, quantity: quantity,
-                limit: item.perShopperLimit, fingerprint: "\(sku)\n\(quantity)")
+            reservation = try await through(breakers?.redis, isFailure: RedisError.isOutage) {
+                try await reservations.reserve(
+                    saleID: saleID, sku: sku, token: token, shopperID: shopperID, quantity: quantity,
+                    limit: item.perShopperLimit, fingerprint: "\(sku)\n\(quantity)")
+            }
+        } catch let unavailable as DependencyUnavailable {
+            return .unavailable(unavailable)
         } catch {
             logger.error("reservation failed", metadata: ["error": "\(error)"])
             return .rejected(.unavailable, detail: "stock cannot be checked right now; try again")
@@ -115,7 +128,11 @@ public struct PurchaseWorkflow: Sendable {
     private func commit(_ pending: PendingOrder) async -> PurchaseOutcome {
         let order: Order
         do {
-            order = try await committer.commit(pending)
+            order = try await through(breakers?.postgres, isFailure: Self.isPostgresOutage) { try await committer.commit(pending) }
+        } catch let unavailable as DependencyUnavailable {
+            // Refused by the breaker (another attempt holds its probe): never sent, so given back.
+            await giveBack(pending)
+            return .unavailable(unavailable)
         } catch let unknown as OrderOutcomeUnknown {
             // Maybe committed: giving the units back could sell them twice. The ledger entry stays,
             // and the record stays pending, so a retry of this token hears 409 request_in_progress.
@@ -141,6 +158,20 @@ public struct PurchaseWorkflow: Sendable {
             logger.warning("finalize failed after commit", metadata: ["error": "\(error)"])
         }
         return .created(body: body)
+    }
+
+    /// `body` through `breaker` when there is one.
+    private func through<T>(
+        _ breaker: DependencyBreaker?, isFailure: @escaping (any Error) -> Bool, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let breaker else { return try await body() }
+        return try await breaker.run(isFailure: isFailure, body)
+    }
+
+    /// A write refused for the per-shopper limit of record is PostgreSQL answering, not failing.
+    static func isPostgresOutage(_ error: any Error) -> Bool {
+        if case OrderBatchWriter.WriteError.perShopperLimitOfRecord = error { return false }
+        return true
     }
 
     /// An order that is certainly not committed: its units and its token back in Redis.

@@ -1,6 +1,8 @@
+import CircuitBreaking
 import FlashSale
 import Hummingbird
 import Logging
+import Metrics
 import NIOPosix
 import PostgresNIO
 import RedisClient
@@ -21,13 +23,15 @@ public struct AppDependencies: Sendable {
     public let rateLimitAllowList: IPRanges
     /// The adaptive limit on requests in flight; nil sheds nothing.
     public let loadShedding: AdaptiveConcurrencyLimit.Settings?
+    /// The circuit breakers' policy for Redis, PostgreSQL and the payment gateway; nil: no breakers.
+    public let breakerPolicy: CircuitBreaker.Policy?
 
     public init(
         postgres: PostgresClient, redis: RedisClient, shopperTokens: ShopperTokens,
         paymentGateway: any PaymentGateway = SandboxPaymentGateway(), paymentSettings: PaymentSettings = PaymentSettings(),
         orderWrites: OrderWriteConnections? = nil, rateLimits: RateLimitPolicy = .off,
         trustedProxies: TrustedProxies = .none, rateLimitAllowList: IPRanges = .none,
-        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil
+        loadShedding: AdaptiveConcurrencyLimit.Settings? = nil, breakerPolicy: CircuitBreaker.Policy? = nil
     ) {
         self.postgres = postgres
         self.redis = redis
@@ -39,6 +43,7 @@ public struct AppDependencies: Sendable {
         self.trustedProxies = trustedProxies
         self.rateLimitAllowList = rateLimitAllowList
         self.loadShedding = loadShedding
+        self.breakerPolicy = breakerPolicy
     }
 
     public init(configuration: FlashSaleConfiguration, logger: Logger) async {
@@ -58,6 +63,7 @@ public struct AppDependencies: Sendable {
         trustedProxies = configuration.trustedProxies
         rateLimitAllowList = configuration.rateLimitAllowList
         loadShedding = configuration.loadShedding
+        breakerPolicy = DependencyBreakers.defaultPolicy
     }
 
     /// What the application must run beside its server, in start order.
@@ -104,23 +110,30 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         return routes
     }
 
+    let breakers = dependencies.breakerPolicy.map { policy in
+        DependencyBreakers(policy: policy, logger: logger) { dependency, state in
+            Gauge(label: "flashsale_circuit_breaker_state", dimensions: [("dependency", dependency)]).record(state.rawValue)
+        }
+    }
     let sales = SaleRepository(postgres: dependencies.postgres, logger: logger)
     let catalog = SaleCatalog(repository: sales)
     let reservations = StockReservations(redis: dependencies.redis)
     SaleRoutes(catalog: catalog, stock: LiveStock(reservations: reservations, repository: sales, logger: logger))
         .register(on: routes(.browse, shopper: false))
 
-    CheckoutTokenRoutes(catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), logger: logger)
+    CheckoutTokenRoutes(
+        catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), breaker: breakers?.redis, logger: logger)
         .register(on: routes(.checkoutTokens))
     let committer = CoalescingOrderCommitter(
         writer: OrderBatchWriter(connections: dependencies.orderWrites ?? dependencies.postgres, logger: logger))
     let account = routes(.account)
     OrderRoutes(
-        workflow: PurchaseWorkflow(catalog: catalog, reservations: reservations, committer: committer, logger: logger),
+        workflow: PurchaseWorkflow(
+            catalog: catalog, reservations: reservations, committer: committer, breakers: breakers, logger: logger),
         orders: OrderRepository(postgres: dependencies.postgres, logger: logger),
         payments: PaymentWorkflow(
             postgres: dependencies.postgres, gateway: dependencies.paymentGateway, settings: dependencies.paymentSettings,
-            logger: logger),
+            breaker: breakers?.payments, logger: logger),
         cancellation: OrderCancellation(postgres: dependencies.postgres, reservations: reservations, logger: logger)
     ).register(purchases: routes(.orders), account: account, payments: routes(.payments))
     ShopperOrderRoutes(catalog: catalog, orders: OrderRepository(postgres: dependencies.postgres, logger: logger))

@@ -68,6 +68,13 @@ extension Problem {
         Problem(status: .serviceUnavailable, code: "unavailable", title: "Service unavailable", detail: detail)
     }
 
+    /// A dependency's circuit breaker is open: come back when it may let a call through.
+    public static func unavailable(_ unavailable: DependencyUnavailable) -> Problem {
+        var problem = Problem.unavailable("\(unavailable); try again in \(unavailable.retryAfterSeconds) s")
+        problem.headers[.retryAfter] = String(unavailable.retryAfterSeconds)
+        return problem
+    }
+
     public static let internalError = Problem(
         status: .internalServerError, code: "internal", title: "Internal error",
         detail: "The request could not be completed; it has been logged.")

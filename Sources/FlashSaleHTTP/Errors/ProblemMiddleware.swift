@@ -25,6 +25,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(
                 status: error.status, code: Self.code(for: error.status),
                 title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        } catch let unavailable as DependencyUnavailable {
+            throw Problem.unavailable(unavailable)
         } catch is Deadline.Exceeded {
             throw Problem.unavailable("the service is slow to answer right now; try again")
         } catch let error as PostgresTransactionError {

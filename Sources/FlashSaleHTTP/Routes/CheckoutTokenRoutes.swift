@@ -2,11 +2,14 @@ import FlashSale
 import Foundation
 import Hummingbird
 import Logging
+import RedisClient
 
 /// POST …/checkout-tokens: a shopper asks for the single-use key of one order attempt.
 struct CheckoutTokenRoutes {
     let catalog: SaleCatalog
     let tokens: CheckoutTokens
+    /// Redis' circuit breaker, when there is one.
+    let breaker: DependencyBreaker?
     let logger: Logger
 
     func register(on router: RouterGroup<AppRequestContext>) {
@@ -17,7 +20,14 @@ struct CheckoutTokenRoutes {
             guard sale.isActive(at: Date()) else { throw Problem.saleNotActive(saleID) }
             let token: String
             do {
-                token = try await tokens.issue(saleID: saleID, shopperID: shopperID)
+                let issue = { try await tokens.issue(saleID: saleID, shopperID: shopperID) }
+                if let breaker {
+                    token = try await breaker.run(isFailure: RedisError.isOutage, issue)
+                } else {
+                    token = try await issue()
+                }
+            } catch let unavailable as DependencyUnavailable {
+                throw Problem.unavailable(unavailable)
             } catch {
                 logger.error("issuing a checkout token failed", metadata: ["error": "\(error)"])
                 throw Problem.unavailable("checkout tokens cannot be issued right now; try again")

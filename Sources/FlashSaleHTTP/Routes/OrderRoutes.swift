@@ -104,6 +104,7 @@ enum PurchaseResponse {
             var replayed = problem(rejection, detail: detail)
             replayed.headers[.idempotentReplayed] = "true"
             return replayed.response()
+        case .unavailable(let unavailable): return Problem.unavailable(unavailable).response()
         }
     }
 

@@ -1,9 +1,9 @@
 import RedisClient
 
 /// What a redis-server ran, for tests that prove a path does not reach Redis.
-enum RedisCommandStats {
+public enum RedisCommandStats {
     /// Calls per command so far (`evalsha`, `mget`, …), from `INFO commandstats`.
-    static func calls(_ redis: RedisClient) async throws -> [String: Int] {
+    public static func calls(_ redis: RedisClient) async throws -> [String: Int] {
         guard case .bulk(let bytes) = try await redis.send("INFO", "commandstats") else { return [:] }
         var calls: [String: Int] = [:]
         for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
@@ -15,7 +15,7 @@ enum RedisCommandStats {
     }
 
     /// Scripts run so far (EVALSHA and EVAL).
-    static func scriptRuns(_ redis: RedisClient) async throws -> Int {
+    public static func scriptRuns(_ redis: RedisClient) async throws -> Int {
         let calls = try await calls(redis)
         return calls["evalsha", default: 0] + calls["eval", default: 0]
     }
