@@ -40,11 +40,10 @@ public final class DependencyBreaker: Sendable {
     ) async throws -> T {
         let (decision, opened) = breaker.withLock { $0.acquire(now: .now) }
         report(opened)
-        guard case .allowed(let ticket) = decision else {
-            if case .rejected(let retryAfter) = decision {
-                throw DependencyUnavailable(dependency: dependency, retryAfter: retryAfter)
-            }
-            fatalError("unreachable")
+        let ticket: CircuitBreaker.Ticket
+        switch decision {
+        case .allowed(let allowed): ticket = allowed
+        case .rejected(let retryAfter): throw DependencyUnavailable(dependency: dependency, retryAfter: retryAfter)
         }
         do {
             let value = try await body()
