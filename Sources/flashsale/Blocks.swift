@@ -43,7 +43,7 @@ struct Blocks: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
-            guard RedisRateLimiter.blockKey(subject) != nil else {
+            guard RedisRateLimiter.blockKeys(subject) != nil else {
                 throw ValidationError(ClientBlocks.UnknownSubject(subject: subject).description)
             }
         }

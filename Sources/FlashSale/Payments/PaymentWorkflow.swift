@@ -120,9 +120,9 @@ public struct PaymentWorkflow: Sendable {
     /// The gateway's answer to the charge, through its breaker: a timeout or an error of the
     /// gateway's counts against it; a decline or an unknown payment method is an answer.
     private func charged(_ payment: PaymentRecord) async throws -> PaymentResult {
-        let ask = { [gateway, settings] in try await Deadline.run(settings.chargeTimeout) { try await gateway.charge(payment.charge) } }
-        guard let breaker else { return try await ask() }
-        return try await breaker.run(isFailure: { !($0 is PaymentGatewayError) }, ask)
+        try await DependencyBreaker.run(breaker, isFailure: { !($0 is PaymentGatewayError) }) { [gateway, settings] in
+            try await Deadline.run(settings.chargeTimeout) { try await gateway.charge(payment.charge) }
+        }
     }
 
     /// The answer of an earlier attempt with this key: stored; or awaited while its request may

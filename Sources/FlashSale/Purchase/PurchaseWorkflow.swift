@@ -61,7 +61,7 @@ public struct PurchaseWorkflow: Sendable {
         if let unavailable = breakers?.postgres.refusal() { return .unavailable(unavailable) }
         let reservation: StockReservations.Reservation
         do {
-            reservation = try await through(breakers?.redis, isFailure: RedisError.isOutage) {
+            reservation = try await DependencyBreaker.run(breakers?.redis, isFailure: RedisError.isOutage) {
                 try await reservations.reserve(
                     saleID: saleID, sku: sku, token: token, shopperID: shopperID, quantity: quantity,
                     limit: item.perShopperLimit, fingerprint: "\(sku)\n\(quantity)")
@@ -128,7 +128,9 @@ public struct PurchaseWorkflow: Sendable {
     private func commit(_ pending: PendingOrder) async -> PurchaseOutcome {
         let order: Order
         do {
-            order = try await through(breakers?.postgres, isFailure: Self.isPostgresOutage) { try await committer.commit(pending) }
+            order = try await DependencyBreaker.run(breakers?.postgres, isFailure: Self.isPostgresOutage) {
+                try await committer.commit(pending)
+            }
         } catch let unavailable as DependencyUnavailable {
             // Refused by the breaker (another attempt holds its probe): never sent, so given back.
             await giveBack(pending)
@@ -158,14 +160,6 @@ public struct PurchaseWorkflow: Sendable {
             logger.warning("finalize failed after commit", metadata: ["error": "\(error)"])
         }
         return .created(body: body)
-    }
-
-    /// `body` through `breaker` when there is one.
-    private func through<T>(
-        _ breaker: DependencyBreaker?, isFailure: @escaping (any Error) -> Bool, _ body: () async throws -> T
-    ) async throws -> T {
-        guard let breaker else { return try await body() }
-        return try await breaker.run(isFailure: isFailure, body)
     }
 
     /// A write refused for the per-shopper limit of record is PostgreSQL answering, not failing.

@@ -40,9 +40,10 @@ public struct ClientBlocks: Sendable {
     /// Ends the block of `subject` (and forgets its strikes). False when there was none.
     /// - Throws: ``UnknownSubject`` when `subject` is not `client_ip:…` or `shopper:…`.
     public func lift(_ subject: String) async throws -> Bool {
-        guard let key = RedisRateLimiter.blockKey(subject) else { throw UnknownSubject(subject: subject) }
-        let strikes = String(key.dropLast(":block".count)) + ":strikes"
-        guard case .integer(let deleted) = try await redis.send("DEL", .string(key), .string(strikes)) else { return false }
+        guard let keys = RedisRateLimiter.blockKeys(subject) else { throw UnknownSubject(subject: subject) }
+        guard case .integer(let deleted) = try await redis.send("DEL", .string(keys.block), .string(keys.strikes)) else {
+            return false
+        }
         return deleted > 0
     }
 

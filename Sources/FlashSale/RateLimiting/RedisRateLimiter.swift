@@ -12,21 +12,22 @@ public struct RedisRateLimiter: Sendable {
     /// state, and the subject's block and strikes. They share one hash tag, the subject's, so one
     /// script can touch all three on a Redis Cluster, and subjects spread over its slots.
     public static func keys(_ limit: RateLimit, subject: String) -> (limit: String, block: String, strikes: String) {
-        let tag = blockTag(scope: limit.scope, subject: subject)
+        let tag = subjectTag(scope: limit.scope, subject: subject)
         return (tag + ":" + limit.name, tag + ":block", tag + ":strikes")
     }
 
-    static func blockTag(scope: RateLimit.Scope, subject: String) -> String {
+    static func subjectTag(scope: RateLimit.Scope, subject: String) -> String {
         "fs:rl:{\(scope.rawValue):\(subject)}"
     }
 
-    /// The block key of a subject written as `scope:subject` (`client_ip:203.0.113.9`,
-    /// `shopper:alice`), as `flashsale blocks` lists them.
-    public static func blockKey(_ subject: String) -> String? {
+    /// The block and strikes keys of a subject written as `scope:subject` (`client_ip:203.0.113.9`,
+    /// `shopper:alice`), as `flashsale blocks` lists them; nil for anything else.
+    public static func blockKeys(_ subject: String) -> (block: String, strikes: String)? {
         guard let colon = subject.firstIndex(of: ":"),
             let scope = RateLimit.Scope(rawValue: String(subject[..<colon])), scope != .route
         else { return nil }
-        return blockTag(scope: scope, subject: String(subject[subject.index(after: colon)...])) + ":block"
+        let tag = subjectTag(scope: scope, subject: String(subject[subject.index(after: colon)...]))
+        return (tag + ":block", tag + ":strikes")
     }
 
     /// Adds `count` refusals answered without Redis to `subject`'s strikes. Answers the block

@@ -57,6 +57,14 @@ public final class DependencyBreaker: Sendable {
         }
     }
 
+    /// `body` through `breaker` when there is one (a breaker is optional wherever it guards a call).
+    public static func run<T>(
+        _ breaker: DependencyBreaker?, isFailure: (any Error) -> Bool = { _ in true }, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let breaker else { return try await body() }
+        return try await breaker.run(isFailure: isFailure, body)
+    }
+
     private func report(_ transition: CircuitBreaker.Transition?) {
         guard let transition else { return }
         if transition.to == .open {

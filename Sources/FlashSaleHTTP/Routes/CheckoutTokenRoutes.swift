@@ -20,11 +20,8 @@ struct CheckoutTokenRoutes {
             guard sale.isActive(at: Date()) else { throw Problem.saleNotActive(saleID) }
             let token: String
             do {
-                let issue = { try await tokens.issue(saleID: saleID, shopperID: shopperID) }
-                if let breaker {
-                    token = try await breaker.run(isFailure: RedisError.isOutage, issue)
-                } else {
-                    token = try await issue()
+                token = try await DependencyBreaker.run(breaker, isFailure: RedisError.isOutage) {
+                    try await tokens.issue(saleID: saleID, shopperID: shopperID)
                 }
             } catch let unavailable as DependencyUnavailable {
                 throw Problem.unavailable(unavailable)
