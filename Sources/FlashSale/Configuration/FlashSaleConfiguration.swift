@@ -145,23 +145,25 @@ public struct FlashSaleConfiguration: Sendable {
         }
         let maxInFlight = try Self.integer(
             settings.loadSheddingMaxInFlight, name: "LOAD_SHEDDING_MAX_IN_FLIGHT", default: 4096, range: 64...1_000_000)
-        switch settings.loadShedding?.lowercased() {
-        case nil, "on":
-            loadShedding = AdaptiveConcurrencyLimit.Settings(
-                initialLimit: min(256, maxInFlight), minimumLimit: 64, maximumLimit: maxInFlight)
-        case "off": loadShedding = nil
-        case let other?: throw ConfigurationError("LOAD_SHEDDING", "'\(other)' is neither on nor off")
+        loadShedding =
+            try Self.isOn(settings.loadShedding, name: "LOAD_SHEDDING")
+            ? AdaptiveConcurrencyLimit.Settings(initialLimit: min(256, maxInFlight), minimumLimit: 64, maximumLimit: maxInFlight)
+            : nil
+    }
+
+    /// An on/off switch, on when unset.
+    private static func isOn(_ text: String?, name: String) throws(ConfigurationError) -> Bool {
+        switch text?.lowercased() {
+        case nil, "on": true
+        case "off": false
+        case let other?: throw ConfigurationError(name, "'\(other)' is neither on nor off")
         }
     }
 
     /// `RATE_LIMITS=off` lifts every limit; otherwise the defaults, with the groups of
     /// `RATE_LIMITS_FILE` replacing theirs.
     private static func rateLimits(switch text: String?, file: String?) throws(ConfigurationError) -> RateLimitPolicy {
-        switch text?.lowercased() {
-        case nil, "on": break
-        case "off": return .off
-        case let other?: throw ConfigurationError("RATE_LIMITS", "'\(other)' is neither on nor off")
-        }
+        guard try isOn(text, name: "RATE_LIMITS") else { return .off }
         guard let file else { return .defaults }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigurationError("RATE_LIMITS_FILE", "cannot read \(file)")

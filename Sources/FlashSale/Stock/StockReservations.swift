@@ -52,11 +52,11 @@ public struct StockReservations: Sendable {
         guard let fields = reply.array, let kind = fields.first?.string else {
             throw RedisError.protocolError("reserve script answered \(reply)")
         }
+        /// The integer at `index` of the answer, 0 when absent.
+        func number(_ index: Int) -> Int64 { fields.count > index ? fields[index].integer ?? 0 : 0 }
         switch kind {
-        case "won":
-            return .won(remaining: fields.count > 1 ? fields[1].integer ?? 0 : 0, version: fields.count > 2 ? fields[2].integer ?? 0 : 0)
-        case "sold_out":
-            return .soldOut(stock: fields.count > 1 ? fields[1].integer ?? 0 : 0, version: fields.count > 2 ? fields[2].integer ?? 0 : 0)
+        case "won": return .won(remaining: number(1), version: number(2))
+        case "sold_out": return .soldOut(stock: number(1), version: number(2))
         case "purchase_limit": return .purchaseLimit
         case "in_progress": return .inProgress
         case "invalid_token": return .invalidToken

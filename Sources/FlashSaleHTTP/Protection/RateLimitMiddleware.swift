@@ -10,24 +10,28 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     let limits: [RateLimit]
     let limiter: RateLimiter
+    /// Whether the allow-list or a client-address limit needs the client's address.
+    private let needsClientAddress: Bool
 
     init(_ group: RateLimitPolicy.RouteGroup, scopes: Set<RateLimit.Scope>, limiter: RateLimiter) {
         limits = limiter.policy.limits(group).filter { scopes.contains($0.scope) }
         self.limiter = limiter
+        needsClientAddress = !limiter.allowList.isEmpty || limits.contains { $0.scope == .clientIP }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         guard !limits.isEmpty else { return try await next(request, context) }
-        if !limiter.allowList.isEmpty,
-            limiter.allowList.contains(ClientAddress.of(request, context: context, trusting: limiter.trustedProxies))
-        {
-            return try await next(request, context)
-        }
+        // Resolved once: the allow-list and every client-address limit ask for it.
+        let client =
+            needsClientAddress ? ClientAddress.of(request, context: context, trusting: limiter.trustedProxies) : ""
+        if !limiter.allowList.isEmpty, limiter.allowList.contains(client) { return try await next(request, context) }
         var tightest: RateLimitDecision?
         for limit in limits {
-            guard let decision = await limiter.check(limit, subject: subject(of: limit, request, context)) else { continue }
+            guard let decision = await limiter.check(limit, subject: subject(of: limit, client: client, context)) else {
+                continue
+            }
             guard decision.allowed else { return Problem.rateLimited(decision).response() }
             if tightest == nil || decision.remaining < tightest!.remaining { tightest = decision }
         }
@@ -36,10 +40,10 @@ struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    private func subject(of limit: RateLimit, _ request: Request, _ context: Context) -> String {
+    private func subject(of limit: RateLimit, client: String, _ context: Context) -> String {
         switch limit.scope {
         case .shopper: context.shopperID ?? "anonymous"
-        case .clientIP: ClientAddress.of(request, context: context, trusting: limiter.trustedProxies)
+        case .clientIP: client
         case .route: "all"
         }
     }

@@ -7,22 +7,16 @@ import Synchronization
 final class SoldOutAnswers: Sendable {
     static let shared = SoldOutAnswers()
 
-    private let bodies = Mutex<[String: ByteBuffer]>([:])
+    private let answers = Mutex<[String: Response]>([:])
     /// Distinct details kept at most (one per SKU that sold out); past it, answers are rendered each time.
     let capacity = 10_000
 
     func response(detail: String) -> Response {
-        if let body = bodies.withLock({ $0[detail] }) { return Self.response(body) }
-        let problem = PurchaseResponse.problem(.soldOut, detail: detail)
-        let bytes = ByteBuffer(
-            bytes: ProblemBody.render(status: Int(problem.status.code), code: problem.code, title: problem.title, detail: detail))
-        bodies.withLock { bodies in
-            if bodies.count < capacity { bodies[detail] = bytes }
+        if let answer = answers.withLock({ $0[detail] }) { return answer }
+        let answer = PurchaseResponse.problem(.soldOut, detail: detail).response()
+        answers.withLock { answers in
+            if answers.count < capacity { answers[detail] = answer }
         }
-        return Self.response(bytes)
-    }
-
-    private static func response(_ body: ByteBuffer) -> Response {
-        Response(status: .conflict, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: body))
+        return answer
     }
 }
