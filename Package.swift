@@ -256,3 +256,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Async functions run on their caller's executor (SE-0461) instead of hopping to the global one at
+// every call: a sold-out answer passes a dozen of them, and each hop took a lock in the runtime.
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}

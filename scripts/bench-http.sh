@@ -5,7 +5,8 @@
 #   1. attempts answered 409 sold_out:             >= 0.8x the trivial route's requests/s, with the
 #      sold-out short circuit: tokens issued after the SKU sold out, answered from memory
 #   2. committed orders on one hot SKU (all 201s):  >= 0.15x, audited against PostgreSQL and Redis
-#   3. the service's resident memory after the load: <= 150 MB
+#   3. requests refused 429 by the in-process limiter: >= 1x (they cost no more than the trivial route)
+#   4. the service's resident memory after the load: <= 150 MB
 # Latency against load is measured open loop by the load test's sweep (scripts/bench-sweep.sh);
 # wrk here paces each connection after its previous answer, which hides stalls.
 # Every committing attempt carries a fresh checkout token, pre-issued into Redis and bound to one of
@@ -70,9 +71,14 @@ redis_dev SET "fs:{$SOLD_OUT_SALE}:stock:gone" 0 >/dev/null
 redis_dev SET "fs:{$HOT_SALE}:stock:hot" "$HOT_STOCK" >/dev/null
 
 # wrk is one client sending tens of thousands of requests a second: what is measured here is
-# the routes themselves, so the rate limits that would hold such a client are off.
-DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" JWT_SECRET="$SECRET" RATE_LIMITS=off HTTP_PORT="$HTTP_PORT" LOG_LEVEL=warning \
-    "$BIN" serve >"$WORK/service.log" 2>&1 &
+# the routes themselves, so the rate limits that would hold such a client are lifted, but for one
+# on sale pages that refuses it (with the default blocking), for the in-process limiter's run.
+cat >"$WORK/limits.json" <<JSON
+{"groups": {"browse": [{"name": "bench-browse-ip", "scope": "client_ip", "algorithm": "token_bucket", "quota": 1,
+  "window_seconds": 60}], "checkout_tokens": [], "orders": [], "payments": [], "account": []}}
+JSON
+DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" JWT_SECRET="$SECRET" RATE_LIMITS_FILE="$WORK/limits.json" \
+    HTTP_PORT="$HTTP_PORT" LOG_LEVEL=warning "$BIN" serve >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || { echo "bench-http: the service did not start" >&2; exit 1; }
@@ -206,6 +212,24 @@ LUA
     paste <(echo "$before" | tr ' ' '\n') <(echo "$after" | tr ' ' '\n') |
         awk '{ d[NR] = $2 - $1 } END { printf "answers: 201=%d 409=%d other=%d\n", d[1], d[2], d[3] }' >>"$WORK/$1.txt"
 }
+# refused_loop NAME: sale pages from one client past its limit: after the first refusals it is
+# blocked, and every answer is a 429 from memory; report in $WORK/NAME.txt, with the service's
+# own counts of 429s and of other answers on sale pages during the run.
+refused_loop() {
+    local before after
+    before="$(sale_page_answers)"
+    measured "$1" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
+        "http://127.0.0.1:$HTTP_PORT/v1/sales/$SOLD_OUT_SALE" >"$WORK/$1.txt"
+    after="$(sale_page_answers)"
+    paste <(echo "$before" | tr ' ' '\n') <(echo "$after" | tr ' ' '\n') |
+        awk '{ d[NR] = $2 - $1 } END { printf "answers: 429=%d other=%d\n", d[1], d[2] }' >>"$WORK/$1.txt"
+}
+# sale_page_answers: "429 other" answers to GET /v1/sales/{id} the service has counted so far.
+sale_page_answers() {
+    curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^hb_requests\{/ && /sale_id}"/ {
+        if ($0 ~ /status_code="429"/) r += $NF; else o += $NF
+    } END { printf "%d %d\n", r, o }'
+}
 # trivial NAME: the reference route, same threads and connections; report in $WORK/NAME.txt.
 trivial() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$HTTP_PORT/healthz" >"$WORK/$1.txt"; }
 mean() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + b) / 2 }'; }
@@ -222,15 +246,22 @@ curl -s -o /dev/null -X POST -H "Authorization: Bearer $(head -n 1 "$WORK/jwts.t
     "http://127.0.0.1:$HTTP_PORT/v1/sales/$SOLD_OUT_SALE/orders"
 sleep 3
 
-echo "closed loop: trivial, sold-out attempts, trivial, committing purchases on one hot SKU, trivial..."
+# The refused client is blocked from its first refusals on: no 200 reaches the runs.
+wrk -t1 -c1 -d1s "http://127.0.0.1:$HTTP_PORT/v1/sales/$SOLD_OUT_SALE" >/dev/null
+
+RUNS="trivial-1 soldout trivial-2 hot trivial-3 refused trivial-4"
+echo "closed loop: trivial, sold-out attempts, trivial, committing purchases on one hot SKU, trivial, refused, trivial..."
 measured trivial-1 trivial trivial-1
 sold_out_loop soldout
 measured trivial-2 trivial trivial-2
 closed_loop "$HOT_SALE" hot hot "$(printf '%08x' "$RUN")"
 measured trivial-3 trivial trivial-3
+refused_loop refused
+measured trivial-4 trivial trivial-4
 TRIVIAL_1="$(rate "$WORK/trivial-1.txt")" TRIVIAL_2="$(rate "$WORK/trivial-2.txt")" TRIVIAL_3="$(rate "$WORK/trivial-3.txt")"
-SOLD_OUT="$(rate "$WORK/soldout.txt")" HOT="$(rate "$WORK/hot.txt")"
-for run in trivial-1 soldout trivial-2 hot trivial-3; do requests_in "$WORK/$run.txt" >"$WORK/$run.requests"; done
+TRIVIAL_4="$(rate "$WORK/trivial-4.txt")"
+SOLD_OUT="$(rate "$WORK/soldout.txt")" HOT="$(rate "$WORK/hot.txt")" REFUSED="$(rate "$WORK/refused.txt")"
+for run in $RUNS; do requests_in "$WORK/$run.txt" >"$WORK/$run.requests"; done
 
 MEMORY="$(grep -E '^Vm(HWM|RSS):' "/proc/$SERVICE_PID/status" | awk '{ printf "%s %.1f MB  ", $1, $2 / 1024 }')"
 
@@ -241,39 +272,46 @@ served_201="$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" |
 client_201="$(answers "$WORK/hot.txt" 201)"
 client_other=$(($(answers "$WORK/hot.txt" 409) + $(answers "$WORK/hot.txt" other)))
 sold_out_other=$(($(answers "$WORK/soldout.txt" 201) + $(answers "$WORK/soldout.txt" other)))
+refused_other="$(answers "$WORK/refused.txt" other)"
 
 echo
-for run in trivial-1 soldout trivial-2 hot trivial-3; do
+for run in $RUNS; do
     printf -- '--- wrk: %s ---\n' "$run"
     grep -vE '^(Running|  [0-9]+ threads)' "$WORK/$run.txt" | sed -n '1,/^Transfer/p'
 done
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-printf '%-46s %9.0f, %.0f, %.0f req/s (before, between, after)\n' "GET /healthz (trivial route)" \
-    "$TRIVIAL_1" "$TRIVIAL_2" "$TRIVIAL_3"
+printf '%-46s %9.0f, %.0f, %.0f, %.0f req/s (around each run below)\n' "GET /healthz (trivial route)" \
+    "$TRIVIAL_1" "$TRIVIAL_2" "$TRIVIAL_3" "$TRIVIAL_4"
 printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.8x)  [%s]\n' "POST orders answered 409 sold_out" \
     "$SOLD_OUT" "$(ratio "$SOLD_OUT" "$(mean "$TRIVIAL_1" "$TRIVIAL_2")")" "$(mean "$TRIVIAL_1" "$TRIVIAL_2")" \
     "$(sed -n 's/^answers: //p' "$WORK/soldout.txt")"
 printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 0.15x) [%s]\n' "POST orders committed on one hot SKU (201)" \
     "$HOT" "$(ratio "$HOT" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")")" "$(mean "$TRIVIAL_2" "$TRIVIAL_3")" \
     "$(sed -n 's/^answers: //p' "$WORK/hot.txt")"
-printf 'service CPU per answer of the trivial route: %s, %s, %s µs\n' "$(cpu_per_request trivial-1)" \
-    "$(cpu_per_request trivial-2)" "$(cpu_per_request trivial-3)"
-echo "CPU per purchase answer, µs (service / PostgreSQL / Redis):"
-for run in soldout hot; do
+printf '%-46s %9.0f req/s  ratio %sx to %.0f (issue: >= 1x)    [%s]\n' "GET sale page refused 429 from memory" \
+    "$REFUSED" "$(ratio "$REFUSED" "$(mean "$TRIVIAL_3" "$TRIVIAL_4")")" "$(mean "$TRIVIAL_3" "$TRIVIAL_4")" \
+    "$(sed -n 's/^answers: //p' "$WORK/refused.txt")"
+printf 'service CPU per answer of the trivial route: %s, %s, %s, %s µs\n' "$(cpu_per_request trivial-1)" \
+    "$(cpu_per_request trivial-2)" "$(cpu_per_request trivial-3)" "$(cpu_per_request trivial-4)"
+echo "CPU per answer, µs (service / PostgreSQL / Redis):"
+for run in soldout hot refused; do
     printf '  %-14s %5s / %4s / %4s\n' "$run" "$(cpu_per_request "$run")" "$(cpu_per_request "$run" 2)" \
         "$(cpu_per_request "$run" 3)"
 done
 printf 'service memory after the load: %s(issue: <= 150 MB)\n' "$MEMORY"
-printf 'answers: the service served %s 201s (wrk read %s, %s other); sold-out runs: %s answers other than 409\n' \
+printf 'answers: the service served %s 201s (wrk read %s, %s other); sold-out runs: %s answers other than 409;' \
     "$served_201" "$client_201" "$client_other" "$sold_out_other"
+printf ' refused run: %s answers other than 429\n' "$refused_other"
 
 # The stores, audited by the load test's audit: no oversell, the stores agree, the ledger is
 # empty, and the hot sale holds exactly the orders the service answered 201.
 LOADTEST="${FLASHSALE_LOADTEST_BIN:-$(scripts/release-binary.sh flashsale-loadtest)}"
 audit() { DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" LOG_LEVEL=warning "$LOADTEST" audit --settle 10 "$@"; }
 if ! audit --sale "$HOT_SALE" --expect-orders "$served_201" || ! audit --sale "$SOLD_OUT_SALE" --expect-orders 0 ||
-    [ "$sold_out_other" != 0 ] || [ "$client_other" != 0 ] || [ "$client_201" -gt "$served_201" ]; then
+    [ "$sold_out_other" != 0 ] || [ "$client_other" != 0 ] || [ "$client_201" -gt "$served_201" ] ||
+    [ "$refused_other" != 0 ] ||
+    [ "$(answers "$WORK/refused.txt" 429)" -lt "$(requests_in "$WORK/refused.txt")" ]; then
     echo "bench-http: AUDIT FAILED; the service logged:" >&2
     tail -n 20 "$WORK/service.log" >&2
     exit 1

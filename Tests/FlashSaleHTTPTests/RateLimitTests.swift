@@ -69,6 +69,37 @@ import Testing
         }
     }
 
+    @Test func refusalsFromMemoryKeepTheirHeadersAndAreCounted() async throws {
+        // A limit of its own, so that no other test moves its counter.
+        let policy = RateLimitPolicy(groups: [
+            .checkoutTokens: [
+                RateLimit(name: "tokens-counted", scope: .shopper, algorithm: .tokenBucket, quota: 1, windowSeconds: 60, burst: 1)
+            ]
+        ])
+        try await PurchaseHarness.run(TestSale(stock: 5), rateLimits: policy) { harness in
+            func refusals() async throws -> Int {
+                let text = try await harness.request(.GET, "/metrics").text
+                let line = text.split(separator: "\n").first {
+                    $0.hasPrefix("flashsale_rate_limited_total") && $0.contains(#"limit="tokens-counted""#)
+                        && $0.contains(#"blocked="false""#)
+                }
+                return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
+            }
+            #expect(try await mint(harness, shopper: "erin").status == 201)
+            let before = try await refusals()
+            for _ in 0..<30 {
+                let reply = try await mint(harness, shopper: "erin")
+                #expect(reply.status == 429)
+                #expect(reply.code == "rate_limited")
+                let retryAfter = try #require(reply.headers.first(name: "Retry-After").flatMap(Int.init))
+                #expect((1...60).contains(retryAfter))
+                #expect(reply.headers.first(name: "RateLimit-Policy") == #""tokens-counted";q=1;w=60"#)
+                #expect(reply.headers.first(name: "RateLimit") == #""tokens-counted";r=0;t=\#(retryAfter)"#)
+            }
+            #expect(try await refusals() == before + 30)
+        }
+    }
+
     @Test func clientAddressesComeFromTrustedProxiesOnly() async throws {
         let policy = RateLimitPolicy(groups: [
             .browse: [RateLimit(name: "browse-ip", scope: .clientIP, algorithm: .gcra, quota: 1, windowSeconds: 60, burst: 2)]

@@ -16,7 +16,8 @@ public enum InventorySource: Sendable {
 
     /// Rows are handed over in batches as the input is read; `progress` gets (done, total) in the
     /// input's own unit: bytes for files, rows for generated SKUs.
-    func forEachBatch(
+    /// Off the caller's executor (as before SE-0461): the file system runs `body` in a task of its own.
+    @concurrent func forEachBatch(
         progress: @Sendable (Int64, Int64) -> Void, _ body: ([InventoryRow]) async throws -> Void
     ) async throws {
         switch self {
@@ -54,7 +55,7 @@ public enum InventorySource: Sendable {
 
     private static let headerText = InventoryRow.columns.joined(separator: ",")
 
-    private static func read(
+    @concurrent private static func read(
         _ path: String, progress: @Sendable (Int64, Int64) -> Void, _ body: ([InventoryRow]) async throws -> Void,
         parse: (ByteBufferView, inout [InventoryRow], Bool) throws(SeedInputError) -> Void
     ) async throws {

@@ -6,7 +6,7 @@ struct ShopperAuthenticationMiddleware: RouterMiddleware {
 
     let tokens: ShopperTokens
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws
         -> Response
     {
         guard let header = request.headers[.authorization], let token = Self.bearerToken(header) else {

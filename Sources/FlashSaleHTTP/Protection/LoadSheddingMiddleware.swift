@@ -10,7 +10,7 @@ struct LoadSheddingMiddleware: RouterMiddleware {
     let priority: RequestPriority
     let shedder: LoadShedder
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws
         -> Response
     {
         if let response = try await shedder.run(priority, { try await next(request, context) }) { return response }

@@ -19,7 +19,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         needsClientAddress = !limiter.allowList.isEmpty || limits.contains { $0.scope == .clientIP }
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws
         -> Response
     {
         guard !limits.isEmpty else { return try await next(request, context) }
@@ -32,12 +32,30 @@ struct RateLimitMiddleware: RouterMiddleware {
             guard let decision = await limiter.check(limit, subject: subject(of: limit, client: client, context)) else {
                 continue
             }
-            guard decision.allowed else { return Problem.rateLimited(decision).response() }
+            guard decision.allowed else { return Self.refusal(decision) }
             if tightest == nil || decision.remaining < tightest!.remaining { tightest = decision }
         }
         var response = try await next(request, context)
         if let tightest { RateLimitHeaders.add(tightest, to: &response.headers) }
         return response
+    }
+
+    /// Refusals answered from memory repeat, for the same limit, the same numbers within a second.
+    private static let refusals = RenderedAnswers<RefusalKey>(capacity: 4096)
+
+    private struct RefusalKey: Hashable {
+        let limit: String
+        let blocked: Bool
+        let remaining: Int
+        let retryAfterSeconds: Int
+        let resetSeconds: Int
+    }
+
+    static func refusal(_ decision: RateLimitDecision) -> Response {
+        let key = RefusalKey(
+            limit: decision.limit.name, blocked: decision.block != .none, remaining: decision.remaining,
+            retryAfterSeconds: decision.retryAfterSeconds, resetSeconds: decision.resetSeconds)
+        return refusals.response(key) { Problem.rateLimited(decision).response() }
     }
 
     private func subject(of limit: RateLimit, client: String, _ context: Context) -> String {

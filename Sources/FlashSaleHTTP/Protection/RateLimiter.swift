@@ -13,6 +13,7 @@ public struct RateLimiter: Sendable {
     let redis: RedisRateLimiter
     let memory: RejectionMemory
     let logger: Logger
+    private let refusals: RefusalCounters
 
     public init(
         policy: RateLimitPolicy, trustedProxies: TrustedProxies = .none, allowList: IPRanges = .none,
@@ -24,6 +25,7 @@ public struct RateLimiter: Sendable {
         self.redis = RedisRateLimiter(redis: redis)
         self.memory = memory
         self.logger = logger
+        refusals = RefusalCounters(policy: policy)
     }
 
     /// How long a block is answered from memory before Redis is asked again: an operator who
@@ -81,10 +83,7 @@ public struct RateLimiter: Sendable {
     }
 
     private func counted(_ refusal: RateLimitDecision) -> RateLimitDecision {
-        Counter(
-            label: "flashsale_rate_limited_total",
-            dimensions: [("limit", refusal.limit.name), ("blocked", refusal.block == .none ? "false" : "true")]
-        ).increment()
+        refusals.increment(refusal)
         return refusal
     }
 }

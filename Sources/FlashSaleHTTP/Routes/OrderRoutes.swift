@@ -94,11 +94,15 @@ struct OrderRoutes {
 
 /// Purchase outcomes as HTTP answers; replays carry `Idempotent-Replayed: true`.
 enum PurchaseResponse {
+    /// One per SKU that sold out (the detail names it).
+    static let soldOut = RenderedAnswers<String>(capacity: 10_000)
+
     static func make(_ outcome: PurchaseOutcome) -> Response {
         switch outcome {
         case .created(let body): return JSONResponse.raw(body, status: .created)
         case .replayCreated(let body): return JSONResponse.raw(body, status: .created, replayed: true)
-        case .rejected(.soldOut, let detail): return SoldOutAnswers.shared.response(detail: detail)
+        case .rejected(.soldOut, let detail):
+            return soldOut.response(detail) { problem(.soldOut, detail: detail).response() }
         case .rejected(let rejection, let detail): return problem(rejection, detail: detail).response()
         case .replayRejected(let rejection, let detail):
             var replayed = problem(rejection, detail: detail)
