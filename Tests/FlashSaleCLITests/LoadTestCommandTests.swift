@@ -109,6 +109,13 @@ import Testing
             #expect(outcome.status == 64, "\(fractions): \(outcome.errors)")
             #expect(outcome.errors.contains("--sweep-fractions"), "\(outcome.errors)")
         }
+        for maximum in ["0", "-3"] {
+            let outcome = try await Self.loadtest(
+                ["run", scenario, "--sweep", "--sweep-maximum=\(maximum)", "--target", "http://127.0.0.1:\(freeLocalPort())"],
+                environment: ["JWT_SECRET": Self.secret])
+            #expect(outcome.status == 64, "\(maximum): \(outcome.errors)")
+            #expect(outcome.errors.contains("--sweep-maximum"), "\(outcome.errors)")
+        }
     }
 
     @Test func theAuditNamesAnOversoldSKU() async throws {

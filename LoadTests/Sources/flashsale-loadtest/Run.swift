@@ -60,6 +60,11 @@ struct Run: AsyncParsableCommand {
     var sweepProbeRate = 1000.0
 
     @Option(
+        name: .customLong("sweep-maximum"),
+        help: "Order answers per second to take as the maximum instead of probing for it: runs compared with each other (load shedding on and off) then share one.")
+    var sweepMaximum: Double?
+
+    @Option(
         name: .customLong("sweep-fractions"),
         help: "Comma-separated fractions of the maximum to measure, e.g. 0.5,2 for half load and twice the maximum. (default: 0.05,0.1,0.25,0.4,0.55,0.7,0.85,1,1.1,1.2)")
     var sweepFractions: String?
@@ -84,7 +89,9 @@ struct Run: AsyncParsableCommand {
                 throw ValidationError("--target '\(url)' is not an http(s) URL")
             }
         }
-        guard sweepSeconds > 0, sweepProbeRate > 0 else { throw ValidationError("--sweep-seconds and --sweep-probe-rate must be positive") }
+        guard sweepSeconds > 0, sweepProbeRate > 0, (sweepMaximum ?? 1) > 0 else {
+            throw ValidationError("--sweep-seconds, --sweep-probe-rate and --sweep-maximum must be positive")
+        }
         _ = try fractions()
     }
 
@@ -149,11 +156,14 @@ struct Run: AsyncParsableCommand {
             let step = SweepRun(scenario: scenario, options: options, jwts: jwts, seconds: sweepSeconds, fractions: try fractions())
             let saleID = try await ScenarioSale.seed(
                 step.stepScenario(rate: 1), runID: options.runID + "-sweep", runStartsAt: Date(), stores: stores)
-            progressLine("sweep: sale \(saleID) seeded; finding the maximum with \(sweepProbeRate) shoppers/s…")
+            if sweepMaximum == nil {
+                progressLine("sweep: sale \(saleID) seeded; finding the maximum with \(sweepProbeRate) shoppers/s…")
+            }
             var report = LoadReport(
                 scenario: scenario.name + " (sweep)", targets: options.targets, runID: options.runID, saleID: saleID,
                 seed: options.seed, shards: ["\(options.shard)/\(options.shards)"], startedAt: Date())
-            report.sweep = try await step.run(saleID: saleID, probeRate: sweepProbeRate, progress: progressLine)
+            report.sweep = try await step.run(
+                saleID: saleID, probeRate: sweepProbeRate, known: sweepMaximum, progress: progressLine)
             report.calibration = calibration
             return report
         }

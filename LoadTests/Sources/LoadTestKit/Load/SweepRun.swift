@@ -37,11 +37,18 @@ public struct SweepRun: Sendable {
     }
 
     /// Finds the highest rate first (a step at `probeRate`, whose order answers per second are what
-    /// the service can do), then measures each fraction of it.
-    public func run(saleID: String, probeRate: Double, progress: @escaping @Sendable (String) -> Void) async throws -> [SweepPoint] {
-        let probe = try await step(saleID: saleID, rate: probeRate, index: 0, progress: progress)
-        let maximum = probe.achievedRate
-        progress(String(format: "sweep: probe at %.0f shoppers/s answered %.0f orders/s; the maximum", probeRate, maximum))
+    /// the service can do), unless it is `known`, then measures each fraction of it.
+    public func run(
+        saleID: String, probeRate: Double, known: Double? = nil, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> [SweepPoint] {
+        let maximum: Double
+        if let known {
+            maximum = known
+            progress(String(format: "sweep: the maximum given, %.0f orders/s", maximum))
+        } else {
+            maximum = try await step(saleID: saleID, rate: probeRate, index: 0, progress: progress).achievedRate
+            progress(String(format: "sweep: probe at %.0f shoppers/s answered %.0f orders/s; the maximum", probeRate, maximum))
+        }
         var points: [SweepPoint] = []
         for (index, fraction) in fractions.enumerated() {
             let point = try await step(saleID: saleID, rate: maximum * fraction, index: index + 1, progress: progress)
