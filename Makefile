@@ -4,7 +4,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help run test stop bench migrate loadtest
+.PHONY: help run test lint format stop bench migrate loadtest
 
 # Ports of the local servers; also read by scripts/services.sh.
 FLASHSALE_PG_PORT    ?= 55432
@@ -28,6 +28,11 @@ SERVICES := scripts/services.sh
 DEV_ENV  := DATABASE_URL='$(DEV_DATABASE_URL)' REDIS_URL='$(DEV_REDIS_URL)' \
             HTTP_HOST='$(HTTP_HOST)' HTTP_PORT='$(HTTP_PORT)' JWT_SECRET='$(JWT_SECRET)'
 
+# swift-format ships with the Swift toolchain (`swift format`); its settings are in .swift-format.
+SWIFT_FORMAT_PATHS := Sources Tests LoadTests Plugins Package.swift
+LINT_COMMAND   := swift format lint --strict --configuration .swift-format -r $(SWIFT_FORMAT_PATHS)
+FORMAT_COMMAND := swift format format --in-place --configuration .swift-format -r $(SWIFT_FORMAT_PATHS)
+
 help: ## list the targets (default)
 	@echo "usage: make <target> [VAR=value ...]"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
@@ -49,15 +54,26 @@ run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, run 
 	@# each simulated shopper's own address, so per-client limits hold per shopper, not per machine.
 	env $(DEV_ENV) TRUSTED_PROXIES='127.0.0.1' .build/release/flashsale serve
 
-test: ## start PostgreSQL+Redis, build and run the test suite
+test: ## lint, start PostgreSQL+Redis, build and run the test suite
 	@started=$$(date +%s); \
 	trap 'rc=$$?; if [ $$rc -eq 0 ]; then r=passed; else r="FAILED (exit $$rc)"; fi; echo "make test: $$r in $$(( $$(date +%s) - started ))s"' EXIT; \
+	echo "+ make lint"; $(MAKE) --no-print-directory lint; \
 	echo "+ $(SERVICES) start"; $(SERVICES) start; \
 	export DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)'; \
 	FLASHSALE_REDIS_SERVER=$$(command -v redis-server); export FLASHSALE_REDIS_SERVER; \
 	echo "+ DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL FLASHSALE_REDIS_SERVER=$$FLASHSALE_REDIS_SERVER"; \
 	echo "+ swift build --build-tests"; swift build --build-tests; \
 	echo "+ swift test --no-parallel"; swift test --no-parallel
+
+lint: ## check that the Swift sources are formatted as .swift-format says (fix: make format)
+	@echo "+ $(LINT_COMMAND)"; \
+	if ! $(LINT_COMMAND); then \
+	    echo "make lint: the Swift sources above do not follow .swift-format; run \`make format\`, review the changes and commit them" >&2; \
+	    exit 1; \
+	fi
+
+format: ## format the Swift sources in place with .swift-format
+	$(FORMAT_COMMAND)
 
 # `make loadtest LOADTEST_SCENARIO=LoadTests/Scenarios/smoke.json LOADTEST_ARGS='--scale 0.5'`
 LOADTEST_SCENARIO ?= LoadTests/Scenarios/sale-day.json

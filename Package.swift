@@ -197,7 +197,8 @@ let package = Package(
         .testTarget(
             name: "FlashSaleTests",
             dependencies: [
-                "CircuitBreaking", "FlashSale", "FlashSaleTestSupport", "RedisClient", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CircuitBreaking", "FlashSale", "FlashSaleTestSupport", "RedisClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

@@ -44,7 +44,8 @@ public struct EmailSettings: Sendable, Equatable {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
                 let host = parsed.host, !host.isEmpty
             else {
-                throw EmailSettingsError("EMAIL_PROVIDER_URL", "\(Self.quoted(url)) is not an http:// or https:// URL with a host")
+                throw EmailSettingsError(
+                    "EMAIL_PROVIDER_URL", "\(Self.quoted(url)) is not an http:// or https:// URL with a host")
             }
             guard let secret = environment["EMAIL_SIGNING_SECRET"], !secret.isEmpty else {
                 throw EmailSettingsError("EMAIL_SIGNING_SECRET", "is not set (required with EMAIL_PROVIDER_URL)")
@@ -56,7 +57,9 @@ public struct EmailSettings: Sendable, Equatable {
         } else {
             let path = value("EMAIL_OUTBOX_DIR") ?? Self.defaultOutboxDirectory
             let base = URL(fileURLWithPath: currentDirectory, isDirectory: true)
-            let directory = path.hasPrefix("/") ? URL(fileURLWithPath: path, isDirectory: true)
+            let directory =
+                path.hasPrefix("/")
+                ? URL(fileURLWithPath: path, isDirectory: true)
                 : URL(fileURLWithPath: path, isDirectory: true, relativeTo: base).absoluteURL
             delivery = .outbox(directory: directory.standardizedFileURL)
         }
@@ -65,10 +68,12 @@ public struct EmailSettings: Sendable, Equatable {
         guard !from.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }),
             let domain = OutboxEmailSender.domain(of: from), !domain.contains(" ")
         else {
-            throw EmailSettingsError("EMAIL_FROM", "\(Self.quoted(from)) is not an address like name@example.com or Name <name@example.com>")
+            throw EmailSettingsError(
+                "EMAIL_FROM", "\(Self.quoted(from)) is not an address like name@example.com or Name <name@example.com>")
         }
 
-        let perSecond = try Self.integer(value("EMAIL_RATE_PER_SECOND"), name: "EMAIL_RATE_PER_SECOND", default: 50, range: 1...100_000)
+        let perSecond = try Self.integer(
+            value("EMAIL_RATE_PER_SECOND"), name: "EMAIL_RATE_PER_SECOND", default: 50, range: 1...100_000)
         let burst = try Self.integer(value("EMAIL_BURST"), name: "EMAIL_BURST", default: 50, range: 1...100_000)
         var quotas: [EmailRateLimiter.Quota] = []
         for (name, period) in [
@@ -101,7 +106,8 @@ public struct EmailSettings: Sendable, Equatable {
     ) throws(EmailSettingsError) -> Int {
         guard let text else { return value }
         guard let number = Int(text), range.contains(number) else {
-            throw EmailSettingsError(name, "\(Self.quoted(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw EmailSettingsError(
+                name, "\(Self.quoted(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
     }

@@ -46,12 +46,13 @@ public struct OutboxEmailSender: EmailSender {
     }
 
     static func fileName(for key: String) -> String {
-        var safe = String(key.unicodeScalars.map { scalar -> Character in
-            switch scalar {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": Character(scalar)
-            default: "_"
-            }
-        })
+        var safe = String(
+            key.unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": Character(scalar)
+                default: "_"
+                }
+            })
         if safe.hasPrefix(".") { safe = "_" + safe.dropFirst() }  // no hidden files, no ".."
         if safe.count > 100 { safe = String(safe.prefix(100)) }
         if safe != key || key.isEmpty { safe += "-" + String(digest(key).prefix(16)) }

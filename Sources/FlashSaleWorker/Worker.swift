@@ -144,7 +144,8 @@ public final class Worker: Service, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 logger.error(
-                    "job lane failed; retrying", metadata: ["kind": "\(kind ?? "other")", "error": "\(PostgresErrorText.describe(error))"])
+                    "job lane failed; retrying",
+                    metadata: ["kind": "\(kind ?? "other")", "error": "\(PostgresErrorText.describe(error))"])
                 await pause(.seconds(1))
             }
         }
@@ -189,8 +190,16 @@ public final class Worker: Service, Sendable {
 
     private func chores() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.every(self.settings.leaseDuration / 3, "lease reclaim") { _ = try await self.queue.reclaimExpiredLeases() } }
-            group.addTask { await self.every(.seconds(60), "prune") { _ = try await self.queue.pruneFinished(olderThan: self.settings.pruneAfter) } }
+            group.addTask {
+                await self.every(self.settings.leaseDuration / 3, "lease reclaim") {
+                    _ = try await self.queue.reclaimExpiredLeases()
+                }
+            }
+            group.addTask {
+                await self.every(.seconds(60), "prune") {
+                    _ = try await self.queue.pruneFinished(olderThan: self.settings.pruneAfter)
+                }
+            }
             group.addTask {
                 await self.every(self.settings.sweepInterval, "ledger sweep") {
                     let outcome = try await self.sweep.sweepAll()

@@ -76,8 +76,9 @@ struct RedisBench: AsyncParsableCommand {
         await redis.close()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(requests) / seconds
-        print("flashsale-redis-bench: \(String(format: "%.0f", rate)) requests per second "
-            + "(\(requests) requests, \(connections) connections, \(pipeline) in flight each, \(failures) failed)")
+        print(
+            "flashsale-redis-bench: \(String(format: "%.0f", rate)) requests per second "
+                + "(\(requests) requests, \(connections) connections, \(pipeline) in flight each, \(failures) failed)")
         if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -14,7 +14,8 @@ struct Blocks: AsyncParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every block standing, with the seconds it has left (the default).")
+        static let configuration = CommandConfiguration(
+            abstract: "Every block standing, with the seconds it has left (the default).")
 
         @OptionGroup var connection: ConnectionOptions
 

@@ -16,7 +16,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("redis-connections"), help: "Redis connections, each pipelined (env REDIS_CONNECTIONS, default 4).")
     var redisConnections: String?
 
-    @Option(name: .customLong("migrations-dir"), help: "Folder of NNNN_name.sql files (env MIGRATIONS_DIR; default: the ones built in).")
+    @Option(
+        name: .customLong("migrations-dir"),
+        help: "Folder of NNNN_name.sql files (env MIGRATIONS_DIR; default: the ones built in).")
     var migrationsDirectory: String?
 
     /// The environment's settings overridden by these flags and by the command's own (`moreFlags`), validated.

@@ -9,6 +9,9 @@ struct FlashSaleCommand: AsyncParsableCommand {
             Settings come from environment variables; each has a flag that overrides it.
             Run `flashsale help <command>` for a command's flags.
             """,
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, Seed.self, Reconcile.self, Sales.self, Jobs.self, Blocks.self, Token.self]
+        subcommands: [
+            Serve.self, WorkerCommand.self, Migrate.self, Seed.self, Reconcile.self, Sales.self, Jobs.self, Blocks.self,
+            Token.self,
+        ]
     )
 }

@@ -116,7 +116,8 @@ struct Jobs: AsyncParsableCommand {
                 print("re-queued \(count) dead job\(count == 1 ? "" : "s")")
                 if let ids, count < ids.count {
                     let missing = ids.count - count
-                    throw CommandFailure(missing == 1 ? "1 of the ids is not a dead job" : "\(missing) of the ids are not dead jobs")
+                    throw CommandFailure(
+                        missing == 1 ? "1 of the ids is not a dead job" : "\(missing) of the ids are not dead jobs")
                 }
             }
         }

@@ -49,7 +49,8 @@ struct Reconcile: AsyncParsableCommand {
     static func render(_ report: ReconcileReport, saleID: String, repaired: Bool) -> String {
         var lines: [String] = []
         if report.differenceCount > 0 {
-            var table = TextTable("sku", "postgres available", "in checkout", "releases queued", "redis expected", "redis", "difference")
+            var table = TextTable(
+                "sku", "postgres available", "in checkout", "releases queued", "redis expected", "redis", "difference")
             for difference in report.differences {
                 table.add([
                     difference.sku, "\(difference.postgresAvailable)", "\(difference.inCheckout)",
@@ -65,13 +66,15 @@ struct Reconcile: AsyncParsableCommand {
         }
         let verb = repaired ? "repaired" : "differ"
         lines.append(
-            "sale \(saleID): \(report.skusCompared) SKUs compared; stock of \(report.differenceCount) \(verb); per-shopper counts of \(report.countsDiffering) \(verb)")
+            "sale \(saleID): \(report.skusCompared) SKUs compared; stock of \(report.differenceCount) \(verb); per-shopper counts of \(report.countsDiffering) \(verb)"
+        )
         if report.fencedSKUs > 0 {
             lines.append("\(report.fencedSKUs) SKUs kept selling and were compared behind a fence")
         }
         if !report.busySKUs.isEmpty {
             lines.append(
-                "\(report.busySKUs.count) SKUs changed during every attempt (selling right now) and were not judged: \(report.busySKUs.prefix(10).joined(separator: ", ")); run again")
+                "\(report.busySKUs.count) SKUs changed during every attempt (selling right now) and were not judged: \(report.busySKUs.prefix(10).joined(separator: ", ")); run again"
+            )
         } else if report.isClean || repaired {
             lines.append("Redis matches PostgreSQL")
         }

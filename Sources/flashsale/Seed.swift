@@ -58,7 +58,8 @@ struct Seed: AsyncParsableCommand {
     func validate() throws {
         if demo {
             guard sale == nil, name == nil, startsAt == nil, endsAt == nil, file == nil else {
-                throw ValidationError("--demo defines the sale itself; leave out --sale, --name, --starts-at, --ends-at and --file")
+                throw ValidationError(
+                    "--demo defines the sale itself; leave out --sale, --name, --starts-at, --ends-at and --file")
             }
             return
         }
@@ -119,6 +120,7 @@ struct Seed: AsyncParsableCommand {
         if report.skusRemoved > 0 { parts.append("\(report.skusRemoved) removed") }
         if report.liveStockChanges > 0 { parts.append("stock of \(report.liveStockChanges) changed on the live sale") }
         if parts.isEmpty { parts.append("SKUs unchanged") }
-        return "sale \(saleID) \(report.sale.rawValue): \(parts.joined(separator: ", ")); \(report.rows) SKUs, \(report.totalUnits) units in PostgreSQL and Redis (\(seconds) s)"
+        return
+            "sale \(saleID) \(report.sale.rawValue): \(parts.joined(separator: ", ")); \(report.rows) SKUs, \(report.totalUnits) units in PostgreSQL and Redis (\(seconds) s)"
     }
 }

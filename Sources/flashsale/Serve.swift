@@ -33,38 +33,55 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("jwt-audience"), help: "Required `aud` of shopper tokens (env JWT_AUDIENCE; default: not checked).")
     var jwtAudience: String?
 
-    @Option(name: .customLong("jwt-max-lifetime-seconds"), help: "Longest shopper-token lifetime, exp - iat (env JWT_MAX_LIFETIME_SECONDS, default 86400).")
+    @Option(
+        name: .customLong("jwt-max-lifetime-seconds"),
+        help: "Longest shopper-token lifetime, exp - iat (env JWT_MAX_LIFETIME_SECONDS, default 86400).")
     var jwtMaxLifetime: String?
 
-    @Option(name: .customLong("order-write-lock-timeout-ms"), help: "How long an order write waits for a row lock before the batch is answered 503 (env ORDER_WRITE_LOCK_TIMEOUT_MS, default 2000, at most 9000).")
+    @Option(
+        name: .customLong("order-write-lock-timeout-ms"),
+        help:
+            "How long an order write waits for a row lock before the batch is answered 503 (env ORDER_WRITE_LOCK_TIMEOUT_MS, default 2000, at most 9000)."
+    )
     var orderWriteLockTimeout: String?
 
-    @Option(name: .customLong("order-write-statement-timeout-ms"), help: "How long an order write may run (env ORDER_WRITE_STATEMENT_TIMEOUT_MS, default 5000, at most 9000).")
+    @Option(
+        name: .customLong("order-write-statement-timeout-ms"),
+        help: "How long an order write may run (env ORDER_WRITE_STATEMENT_TIMEOUT_MS, default 5000, at most 9000).")
     var orderWriteStatementTimeout: String?
 
     @Option(
         name: .customLong("rate-limits"),
-        help: "on: hold each route group to its limits (the defaults, or RATE_LIMITS_FILE's); off: no limits (env RATE_LIMITS, default on).")
+        help:
+            "on: hold each route group to its limits (the defaults, or RATE_LIMITS_FILE's); off: no limits (env RATE_LIMITS, default on)."
+    )
     var rateLimits: String?
 
     @Option(
         name: .customLong("rate-limits-file"),
-        help: "JSON file of rate limits per route group, replacing those groups' defaults; see the README (env RATE_LIMITS_FILE).")
+        help: "JSON file of rate limits per route group, replacing those groups' defaults; see the README (env RATE_LIMITS_FILE)."
+    )
     var rateLimitsFile: String?
 
     @Option(
         name: .customLong("trusted-proxies"),
-        help: "IP addresses and CIDR ranges whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none).")
+        help:
+            "IP addresses and CIDR ranges whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none)."
+    )
     var trustedProxies: String?
 
     @Option(
         name: .customLong("rate-limit-allowlist"),
-        help: "Client IP addresses and CIDR ranges never rate-limited nor blocked: internal callers (env RATE_LIMIT_ALLOWLIST, default none).")
+        help:
+            "Client IP addresses and CIDR ranges never rate-limited nor blocked: internal callers (env RATE_LIMIT_ALLOWLIST, default none)."
+    )
     var rateLimitAllowList: String?
 
     @Option(
         name: .customLong("load-shedding"),
-        help: "on: past an adaptive limit on requests in flight, shed reads first, purchases and payments last, with 503 (env LOAD_SHEDDING, default on).")
+        help:
+            "on: past an adaptive limit on requests in flight, shed reads first, purchases and payments last, with 503 (env LOAD_SHEDDING, default on)."
+    )
     var loadShedding: String?
 
     @Option(
@@ -79,7 +96,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("request-read-timeout"),
-        help: "A request's head and body must arrive within this of its first byte, or the connection is closed (env HTTP_REQUEST_READ_TIMEOUT, default 10s).")
+        help:
+            "A request's head and body must arrive within this of its first byte, or the connection is closed (env HTTP_REQUEST_READ_TIMEOUT, default 10s)."
+    )
     var requestReadTimeout: String?
 
     @Option(
@@ -89,7 +108,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("shutdown-timeout"),
-        help: "After SIGTERM/SIGINT, how long in-flight requests may take before they are cut (env SHUTDOWN_TIMEOUT, default 25s).")
+        help:
+            "After SIGTERM/SIGINT, how long in-flight requests may take before they are cut (env SHUTDOWN_TIMEOUT, default 25s).")
     var shutdownTimeout: String?
 
     func run() async throws {

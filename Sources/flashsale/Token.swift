@@ -18,7 +18,10 @@ struct Token: AsyncParsableCommand {
     @Option(help: "The shopper id (the token's `sub`); repeatable.")
     var shopper: [String]
 
-    @Option(help: "The shopper's e-mail address (the token's `email` claim): their order e-mails go there. With several --shopper, one per shopper in the same order, or one for all.")
+    @Option(
+        help:
+            "The shopper's e-mail address (the token's `email` claim): their order e-mails go there. With several --shopper, one per shopper in the same order, or one for all."
+    )
     var email: [String] = []
 
     @Option(help: "How long the token is valid: 90s, 30m, 1h, 2d, or plain seconds.")

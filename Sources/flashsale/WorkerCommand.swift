@@ -41,7 +41,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-port"), help: "Port of /metrics (env WORKER_METRICS_PORT, default 9091; 0 picks one).")
     var metricsPort: String?
 
-    @Option(help: "How long a dead worker's jobs stay leased before another worker takes them over: 30s, 2m (env WORKER_LEASE, default 30s; a live worker renews its leases).")
+    @Option(
+        help:
+            "How long a dead worker's jobs stay leased before another worker takes them over: 30s, 2m (env WORKER_LEASE, default 30s; a live worker renews its leases)."
+    )
     var lease: String?
 
     @Option(
@@ -69,7 +72,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             var settings = Worker.Settings()
             settings.leaseDuration = try Self.span(lease ?? environment["WORKER_LEASE"], name: "WORKER_LEASE", default: 30)
-            settings.ledgerAge = try Self.span(ledgerAge ?? environment["LEDGER_SWEEP_AGE"], name: "LEDGER_SWEEP_AGE", default: 30)
+            settings.ledgerAge = try Self.span(
+                ledgerAge ?? environment["LEDGER_SWEEP_AGE"], name: "LEDGER_SWEEP_AGE", default: 30)
             // Sooner, the sweep could give back units a purchase is still allowed to commit.
             guard settings.ledgerAge >= LedgerBound.minimumSweepAge else {
                 throw CommandFailure(

@@ -43,7 +43,8 @@ struct CommandLineTests {
 
     @Test func aFlagOverridesTheEnvironment() async throws {
         let outcome = try await FlashsaleBinary.run(
-            ["serve", "--port", "not-a-port"], environment: ["JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "8080"])
+            ["serve", "--port", "not-a-port"],
+            environment: ["JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "8080"])
         #expect(outcome.status == 2)
         #expect(outcome.errors.contains("'not-a-port'"))
     }
@@ -66,7 +67,8 @@ struct CommandLineTests {
         }
         #expect(shoppers == ["bob", "carol"])
 
-        let badTTL = try await FlashsaleBinary.run(["token", "--shopper", "a", "--ttl", "soon"], environment: ["JWT_SECRET": secret])
+        let badTTL = try await FlashsaleBinary.run(
+            ["token", "--shopper", "a", "--ttl", "soon"], environment: ["JWT_SECRET": secret])
         #expect(badTTL.status != 0)
         #expect(badTTL.errors.contains("--ttl"))
         let noSecret = try await FlashsaleBinary.run(["token", "--shopper", "a"])

@@ -38,7 +38,9 @@ import Testing
             // The worker expires the abandoned orders: the audit waits for it.
             let (worker, _, _) = try FlashsaleBinary.start(
                 ["worker"],
-                environment: environment.merging(["WORKER_METRICS_PORT": "\(freeLocalPort())", "EMAIL_OUTBOX_DIR": outbox.path]) { $1 })
+                environment: environment.merging(["WORKER_METRICS_PORT": "\(freeLocalPort())", "EMAIL_OUTBOX_DIR": outbox.path]) {
+                    $1
+                })
             defer { if worker.isRunning { worker.terminate() } }
             _ = try await eventually { try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!) }
 
@@ -46,7 +48,10 @@ import Testing
             defer { try? FileManager.default.removeItem(at: out) }
             let scenario = Self.repository.appendingPathComponent("LoadTests/Scenarios/smoke.json").path
             let run = try await Self.loadtest(
-                ["run", scenario, "--target", "http://127.0.0.1:\(port)", "--seed", "7", "--calibration-seconds", "0.3", "--out", out.path],
+                [
+                    "run", scenario, "--target", "http://127.0.0.1:\(port)", "--seed", "7", "--calibration-seconds", "0.3",
+                    "--out", out.path,
+                ],
                 environment: environment)
             #expect(run.status == 0, "\(run.output)\n\(run.errors)")
             #expect(run.output.contains("audit: passed"), "\(run.output)")
@@ -144,12 +149,14 @@ import Testing
                 scenario: "planted", targets: [], runID: "r", saleID: "planted", seed: 1, shards: ["1/1"], startedAt: Date(),
                 createdOrders: [
                     CreatedOrder(orderID: answered, checkoutToken: "planted-1", shopperID: "shopper-1", sku: "gone", quantity: 1),
-                    CreatedOrder(orderID: phantom, checkoutToken: "never-stored", shopperID: "shopper-9", sku: "gone", quantity: 1),
+                    CreatedOrder(
+                        orderID: phantom, checkoutToken: "never-stored", shopperID: "shopper-9", sku: "gone", quantity: 1),
                 ])
             let folder = Self.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
             let files = try ReportFiles.write(report, to: folder)
-            let audit = try await Self.loadtest(["audit", "--report", files.json.path, "--settle", "0"], environment: stores.environment)
+            let audit = try await Self.loadtest(
+                ["audit", "--report", files.json.path, "--settle", "0"], environment: stores.environment)
             #expect(audit.status == 1, "\(audit.output)\n\(audit.errors)")
             #expect(audit.output.contains("✓ no oversell"), "\(audit.output)")
             #expect(audit.output.contains("✗ every 201 is a committed order: 201 for order \(phantom)"), "\(audit.output)")

@@ -84,11 +84,16 @@ struct SeedCommandTests {
         ("semicolons.csv", "sku;name;price_cents;stock;per_shopper_limit\na;A;1;1;1\n", "(separate fields with commas)"),
         ("empty.csv", "", "the file is empty"),
         ("header-only.csv", header, "no inventory rows"),
-        ("bad.json", #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1},"# + "\n"
-            + #" {"sku":"b","name":"B","price_cents":2.5,"stock":1,"per_shopper_limit":1}]"#,
-         "line 2: price_cents of b"),
-        ("keys.json", #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1,"x":1}]"#,
-         "line 1: unknown column 'x'"),
+        (
+            "bad.json",
+            #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1},"# + "\n"
+                + #" {"sku":"b","name":"B","price_cents":2.5,"stock":1,"per_shopper_limit":1}]"#,
+            "line 2: price_cents of b"
+        ),
+        (
+            "keys.json", #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1,"x":1}]"#,
+            "line 1: unknown column 'x'"
+        ),
         ("open.json", #"[{"sku":"a","name":"A","price_cents":1,"stock":1,"per_shopper_limit":1}"#, "not closed"),
     ])
     func badInputIsOneErrorNamingTheLineAndWritesNothing(_ name: String, _ contents: String, _ message: String)
@@ -140,8 +145,10 @@ struct SeedCommandTests {
             ])
             #expect(both.status != 0)
             #expect(both.errors.contains("exactly one of --file and --generate"), "\(both.errors)")
-            let missing = try await stores.flashsale(["seed", "--sale", "x", "--name", "X", "--starts-at", "now",
-                                                       "--ends-at", "now+1h", "--file", "/nonexistent/inventory.csv"])
+            let missing = try await stores.flashsale([
+                "seed", "--sale", "x", "--name", "X", "--starts-at", "now",
+                "--ends-at", "now+1h", "--file", "/nonexistent/inventory.csv",
+            ])
             #expect(missing.status == 1)
             #expect(missing.errors.contains("no such file: /nonexistent/inventory.csv"), "\(missing.errors)")
             #expect(try await stores.count("sales") == 0)
@@ -184,7 +191,9 @@ struct SeedCommandTests {
 
             let belowSold = try await stores.flashsale(Self.seed("live", file: tooLow.path, startsAt: started, "--force"))
             #expect(belowSold.status == 1)
-            #expect(belowSold.errors.contains("line 2: cannot lower the stock of a from 5 to 2: 3 units are sold"), "\(belowSold.errors)")
+            #expect(
+                belowSold.errors.contains("line 2: cannot lower the stock of a from 5 to 2: 3 units are sold"),
+                "\(belowSold.errors)")
             #expect(try await stores.redisStock("live", "a") == 2)
 
             let removing = try await stores.flashsale(Self.seed("live", file: fewer.path, startsAt: started, "--force"))

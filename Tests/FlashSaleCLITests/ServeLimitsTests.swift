@@ -107,7 +107,8 @@ import Testing
                 let connection = try await RawConnection.open(port: port)
                 defer { connection.close() }
                 await connection.send(
-                    "POST /v1/sales/\(sale.id)/checkout-tokens HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(bearer)\r\nContent-Length: 0\r\n\r\n")
+                    "POST /v1/sales/\(sale.id)/checkout-tokens HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(bearer)\r\nContent-Length: 0\r\n\r\n"
+                )
                 guard let response = await connection.response(), response.status == 201,
                     let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any],
                     let token = json["token"] as? String

@@ -1,9 +1,10 @@
 import FlashSaleTestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite("flashsale serve's log lines", .serialized)
 struct ServeLoggingTests {

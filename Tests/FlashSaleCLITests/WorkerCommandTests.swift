@@ -35,7 +35,9 @@ import Testing
             """, logger: logger)
         let keys = RedisKeys(saleID: sale)
         _ = try await stores.redis.send("SET", .string(keys.stock("mug")), .integer(Int64(stock - orders)))
-        for n in 1...orders { _ = try await stores.redis.send("SET", .string(keys.bought(shopper: "shopper-\(n)", sku: "mug")), "1") }
+        for n in 1...orders {
+            _ = try await stores.redis.send("SET", .string(keys.bought(shopper: "shopper-\(n)", sku: "mug")), "1")
+        }
         _ = try await stores.redis.send("SET", .string(keys.primed), "1")
     }
 
@@ -45,7 +47,8 @@ import Testing
     }
 
     static func outbox() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fs-outbox-\(UInt64.random(in: 0..<UInt64.max))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fs-outbox-\(UInt64.random(in: 0..<UInt64.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
     }
@@ -121,18 +124,23 @@ import Testing
             }
             if !worker.isRunning {
                 Issue.record(
-                    "the worker exited (\(worker.terminationStatus)): \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+                    "the worker exited (\(worker.terminationStatus)): \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"
+                )
                 return
             }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             var text = ""
             func metricsShow(_ line: String) async throws -> Bool {
-                guard let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(2))
+                guard
+                    let response = try? await client.execute(
+                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(2))
                 else { return false }
                 text = String(buffer: try await response.body.collect(upTo: 1 << 20))
                 return text.split(separator: "\n").contains { $0.hasPrefix(line) }
             }
-            try await Self.waitUntil("/metrics counts the dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 1"#) }
+            try await Self.waitUntil("/metrics counts the dead job") {
+                try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 1"#)
+            }
             #expect(text.contains(#"flashsale_jobs_completed_total{kind="noop"} 50"#), "\(text.prefix(2000))")
             #expect(text.contains("flashsale_email_breaker_state 0"), "exported before any transition")
             // A second worker whose metrics port is taken stops with an error; it does not spin on.
@@ -145,7 +153,9 @@ import Testing
             if !second.isRunning { #expect(second.terminationStatus != 0) }
             #expect(try await stores.flashsale(["jobs", "requeue", "--all"]).status == 0)
             // The gauges come every 5 s: the dead count goes back to zero, not stays at its last value.
-            try await Self.waitUntil("/metrics shows no dead job") { try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 0"#) }
+            try await Self.waitUntil("/metrics shows no dead job") {
+                try await metricsShow(#"flashsale_jobs{kind="noop",status="dead"} 0"#)
+            }
             #expect(text.contains(#"flashsale_jobs_completed_total{kind="noop"} 51"#))
             try await client.shutdown()
             kill(worker.processIdentifier, SIGTERM)
@@ -153,7 +163,9 @@ import Testing
             while worker.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(!worker.isRunning, "SIGTERM stops the worker")
             if !worker.isRunning {
-                #expect(worker.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))")
+                #expect(
+                    worker.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))"
+                )
             }
         }
     }

@@ -86,9 +86,15 @@ final class ScriptedSender: EmailSender {
 
         // After the cool-down: one probe, everyone else still refused.
         let (decision, transition) = breaker.acquire(now: t0 + .seconds(5))
-        guard case .allowed(let probe) = decision else { Issue.record("no probe after the cool-down"); return }
+        guard case .allowed(let probe) = decision else {
+            Issue.record("no probe after the cool-down")
+            return
+        }
         #expect(probe.isProbe && transition?.to == .halfOpen && breaker.state.rawValue == 2)
-        guard case .rejected = breaker.acquire(now: t0 + .seconds(6)).0 else { Issue.record("a second probe"); return }
+        guard case .rejected = breaker.acquire(now: t0 + .seconds(6)).0 else {
+            Issue.record("a second probe")
+            return
+        }
 
         // The probe fails: open again for a full cool-down.
         #expect(breaker.record(.failure, ticket: probe, now: t0 + .seconds(6))?.to == .open)
@@ -118,7 +124,10 @@ final class ScriptedSender: EmailSender {
         let next = try allowedTicket(&breaker, at: t0 + .seconds(6))
         #expect(next.isProbe)
         // And a probe that never reports is replaced after the probe timeout.
-        guard case .rejected = breaker.acquire(now: t0 + .seconds(7)).0 else { Issue.record("second probe"); return }
+        guard case .rejected = breaker.acquire(now: t0 + .seconds(7)).0 else {
+            Issue.record("second probe")
+            return
+        }
         #expect(try allowedTicket(&breaker, at: t0 + .seconds(27)).isProbe)
     }
 }

@@ -107,12 +107,21 @@ import Testing
             let limiter = EmailRateLimiter(
                 client: client, limits: .init(perSecond: 10, burst: 5), keyPrefix: "test:")
             for _ in 0..<5 {
-                guard case .granted = try await limiter.acquire() else { Issue.record("burst refused"); return }
+                guard case .granted = try await limiter.acquire() else {
+                    Issue.record("burst refused")
+                    return
+                }
             }
-            guard case .denied(let wait) = try await limiter.acquire() else { Issue.record("burst exceeded"); return }
+            guard case .denied(let wait) = try await limiter.acquire() else {
+                Issue.record("burst exceeded")
+                return
+            }
             #expect(wait > .zero && wait <= .milliseconds(100))  // one token at 10 per second
             try await Task.sleep(for: wait)
-            guard case .granted = try await limiter.acquire() else { Issue.record("no refill"); return }
+            guard case .granted = try await limiter.acquire() else {
+                Issue.record("no refill")
+                return
+            }
         }
         await server.stop()
     }

@@ -50,10 +50,11 @@ import Testing
                 let header = try #require(receipt.headers.first(name: "FlashSale-Signature"))
                 try verifier.verify(header: header, body: receipt.body)
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(receipt.body)) as? [String: String])
-                #expect(json == [
-                    "idempotency_key": "order-42:order_paid", "order_id": "order-42", "event": "order_paid",
-                    "to": "alice@example.com", "subject": "Your order is paid", "text": "Thank you.\nOrder order-42 is paid.",
-                ])
+                #expect(
+                    json == [
+                        "idempotency_key": "order-42:order_paid", "order_id": "order-42", "event": "order_paid",
+                        "to": "alice@example.com", "subject": "Your order is paid", "text": "Thank you.\nOrder order-42 is paid.",
+                    ])
             }
             #expect(receipts[0].body == receipts[1].body)
         }
@@ -61,19 +62,27 @@ import Testing
 
     @Test func aClientErrorIsPermanentWithStatusAndExcerpt() async throws {
         try await withProvider(then: .status(400, body: #"{"error":"invalid recipient"}"#)) { sender, _ in
-            await #expect(throws: EmailDeliveryError.permanent(#"provider answered 400 Bad Request: {"error":"invalid recipient"}"#)) {
+            await #expect(
+                throws: EmailDeliveryError.permanent(#"provider answered 400 Bad Request: {"error":"invalid recipient"}"#)
+            ) {
                 try await sender.send(Self.message)
             }
         }
     }
 
     @Test func tooManyRequestsHonoursRetryAfter() async throws {
-        try await withProvider(script: [.status(429, headers: [("Retry-After", "3")]), .status(503, headers: [("Retry-After", "7")])]) {
+        try await withProvider(script: [
+            .status(429, headers: [("Retry-After", "3")]), .status(503, headers: [("Retry-After", "7")]),
+        ]) {
             sender, _ in
-            await #expect(throws: EmailDeliveryError.retryable("provider answered 429 Too Many Requests", retryAfter: .seconds(3))) {
+            await #expect(
+                throws: EmailDeliveryError.retryable("provider answered 429 Too Many Requests", retryAfter: .seconds(3))
+            ) {
                 try await sender.send(Self.message)
             }
-            await #expect(throws: EmailDeliveryError.retryable("provider answered 503 Service Unavailable", retryAfter: .seconds(7))) {
+            await #expect(
+                throws: EmailDeliveryError.retryable("provider answered 503 Service Unavailable", retryAfter: .seconds(7))
+            ) {
                 try await sender.send(Self.message)
             }
         }
@@ -85,7 +94,8 @@ import Testing
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        try await withProvider(then: .status(429, headers: [("Retry-After", formatter.string(from: inTenSeconds))])) { sender, _ in
+        try await withProvider(then: .status(429, headers: [("Retry-After", formatter.string(from: inTenSeconds))])) {
+            sender, _ in
             do {
                 try await sender.send(Self.message)
                 Issue.record("a 429 was taken as delivered")

@@ -151,7 +151,8 @@ import Testing
     @Test func anUnwritableFolderIsRetryable() async throws {
         let sender = OutboxEmailSender(directory: URL(fileURLWithPath: "/proc/fs-outbox-cannot-exist"))
         await #expect {
-            try await sender.send(EmailMessage(idempotencyKey: "k", orderID: "o", event: "e", to: "a@b.c", subject: "s", text: "t"))
+            try await sender.send(
+                EmailMessage(idempotencyKey: "k", orderID: "o", event: "e", to: "a@b.c", subject: "s", text: "t"))
         } throws: { error in
             if case EmailDeliveryError.retryable = error { return true }
             return false

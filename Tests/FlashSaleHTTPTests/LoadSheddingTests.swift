@@ -20,7 +20,9 @@ import Testing
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for (order, shopper) in zip(orders, ["ana", "ben"]) {
                         group.addTask {
-                            try await PayAndCancelTests.pay(harness, order, shopper: shopper, key: "k-\(shopper)", method: "pm_card_ok").status
+                            try await PayAndCancelTests.pay(
+                                harness, order, shopper: shopper, key: "k-\(shopper)", method: "pm_card_ok"
+                            ).status
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }

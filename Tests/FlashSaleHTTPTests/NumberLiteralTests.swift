@@ -1,5 +1,6 @@
-@testable import FlashSaleHTTP
 import Testing
+
+@testable import FlashSaleHTTP
 
 @Suite("Whole numbers as written")
 struct NumberLiteralTests {

@@ -58,7 +58,8 @@ struct PerShopperLimitOfRecordTests {
                 for attempt in 0..<60 {
                     group.addTask {
                         let shopper = shoppers[attempt % shoppers.count]
-                        let reply = try await harness.order(shopper: shopper, token: try await harness.checkoutToken(for: shopper))
+                        let reply = try await harness.order(
+                            shopper: shopper, token: try await harness.checkoutToken(for: shopper))
                         return "\(reply.status) \(reply.code ?? "")"
                     }
                 }

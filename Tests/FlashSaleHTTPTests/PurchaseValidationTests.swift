@@ -140,7 +140,9 @@ struct PurchaseValidationTests {
             #expect(try await harness.request(.POST, path, headers: [("Authorization", "Bearer \(honest)")]).status == 201)
             for alg in ["HS512", "none", "hs256"] {
                 let lying = try await keys.sign(claims, header: ["alg": .string(alg)])
-                #expect(try await harness.request(.POST, path, headers: [("Authorization", "Bearer \(lying)")]).status == 401, "\(alg)")
+                #expect(
+                    try await harness.request(.POST, path, headers: [("Authorization", "Bearer \(lying)")]).status == 401,
+                    "\(alg)")
             }
         }
     }

@@ -122,7 +122,8 @@ import Testing
             var statuses: [Int] = []
             for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
                 statuses.append(
-                    try await harness.request(.GET, "/v1/sales/\(harness.sale.id)", headers: [("X-Forwarded-For", address)]).status)
+                    try await harness.request(.GET, "/v1/sales/\(harness.sale.id)", headers: [("X-Forwarded-For", address)])
+                        .status)
             }
             #expect(statuses == [200, 200, 429])
         }

@@ -68,9 +68,10 @@ struct ReadRoutesTests {
             #expect((after.json["items"] as? [[String: Any]])?.first?["sku"] as? String == skus[7])
 
             // base64url of "sku:" (no SKU) and of "order:x" (another list's cursor) are not cursors of this list.
-            for query in ["limit=0", "limit=101", "limit=1000000000", "limit=ten", "cursor=garbage", "cursor=%25%25",
-                "cursor=c2t1Og", "cursor=b3JkZXI6eA"]
-            {
+            for query in [
+                "limit=0", "limit=101", "limit=1000000000", "limit=ten", "cursor=garbage", "cursor=%25%25",
+                "cursor=c2t1Og", "cursor=b3JkZXI6eA",
+            ] {
                 let reply = try await harness.request(.GET, salePath + "?" + query)
                 #expect(reply.status == 400, "\(query)")
                 #expect(reply.code == "invalid_request", "\(query)")

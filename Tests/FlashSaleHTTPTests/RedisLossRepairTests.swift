@@ -3,8 +3,8 @@ import FlashSaleTestSupport
 import Foundation
 import PostgresNIO
 import RedisClient
-import Testing
 import Synchronization
+import Testing
 
 /// Counts across tasks.
 final class Tally: Sendable {
@@ -42,10 +42,15 @@ struct RedisLossRepairTests {
             #expect(deleted > 0)
             let first = try await firstPhase
             // After the loss, purchases cannot sell: their tokens are gone, or the stock is.
-            #expect(Set(first.keys).isSubset(of: ["201 ", "409 sold_out", "409 purchase_limit", "422 invalid_token", "503 unavailable"]), "\(first)")
+            #expect(
+                Set(first.keys).isSubset(of: [
+                    "201 ", "409 sold_out", "409 purchase_limit", "422 invalid_token", "503 unavailable",
+                ]), "\(first)")
 
-            let report = try await StockReconciler(postgres: harness.postgres, redis: harness.redis, logger: PurchaseHarness.logger)
-                .run(saleID: harness.sale.id, mode: .repair)
+            let report = try await StockReconciler(
+                postgres: harness.postgres, redis: harness.redis, logger: PurchaseHarness.logger
+            )
+            .run(saleID: harness.sale.id, mode: .repair)
             #expect(report.busySKUs.isEmpty)
             let (available, ordered, orders) = try await harness.postgresStock()
             #expect(try await harness.redisStock() == available)
@@ -77,8 +82,10 @@ struct RedisLossRepairTests {
                 logger: PurchaseHarness.logger
             ).decode(Int64.self).collectAll()
             #expect(perShopper == [2])
-            let check = try await StockReconciler(postgres: harness.postgres, redis: harness.redis, logger: PurchaseHarness.logger)
-                .run(saleID: harness.sale.id, mode: .check)
+            let check = try await StockReconciler(
+                postgres: harness.postgres, redis: harness.redis, logger: PurchaseHarness.logger
+            )
+            .run(saleID: harness.sale.id, mode: .check)
             #expect(check.isClean, "\(check)")
             _ = (ordered, orders)
         }

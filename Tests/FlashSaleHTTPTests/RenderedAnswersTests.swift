@@ -1,6 +1,7 @@
-@testable import FlashSaleHTTP
 import Hummingbird
 import Testing
+
+@testable import FlashSaleHTTP
 
 @Suite struct RenderedAnswersTests {
     func answer(_ status: HTTPResponse.Status) -> Response { Response(status: status) }

@@ -25,7 +25,8 @@ struct ShopperOrdersTests {
                 #expect(reply.headers["Cache-Control"] == ["private, no-store"])
                 let orders = try #require(reply.json["orders"] as? [[String: Any]])
                 #expect(orders.count <= 2)
-                #expect(orders.allSatisfy { $0["sale_id"] as? String == harness.sale.id && $0["status"] as? String == "reserved" })
+                #expect(
+                    orders.allSatisfy { $0["sale_id"] as? String == harness.sale.id && $0["status"] as? String == "reserved" })
                 listed += orders.compactMap { $0["order_id"] as? String }
                 cursor = reply.json["next_cursor"] as? String
                 #expect(cursor != nil || reply.json["next_cursor"] is NSNull)
@@ -68,9 +69,10 @@ struct ShopperOrdersTests {
             #expect((borrowed.json["orders"] as? [[String: Any]])?.isEmpty == true)
 
             // base64url of "sku:hot-sku": a cursor of the sale's item list, not of this one.
-            for query in ["limit=0", "limit=101", "limit=1000000000", "limit=-1", "cursor=garbage", "cursor=%25%25",
-                "cursor=c2t1OmhvdC1za3U"]
-            {
+            for query in [
+                "limit=0", "limit=101", "limit=1000000000", "limit=-1", "cursor=garbage", "cursor=%25%25",
+                "cursor=c2t1OmhvdC1za3U",
+            ] {
                 let reply = try await harness.request(.GET, path + "?" + query, shopper: "ivy")
                 #expect(reply.status == 400, "\(query)")
                 #expect(reply.code == "invalid_request", "\(query)")

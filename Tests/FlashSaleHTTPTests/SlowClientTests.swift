@@ -161,7 +161,9 @@ import Testing
             let next = try await eventually { () async throws -> RawConnection in
                 let connection = try await RawConnection.open(port: harness.port)
                 await connection.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
-                guard let response = await connection.response(), response.status == 200 else { throw HarnessError.unexpected("refused") }
+                guard let response = await connection.response(), response.status == 200 else {
+                    throw HarnessError.unexpected("refused")
+                }
                 let refused = Self.counter("flashsale_http_connections_refused_total", in: response.body)
                 #expect(refused > refusedBefore, "refusals are counted")
                 return connection

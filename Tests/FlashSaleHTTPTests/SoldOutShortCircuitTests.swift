@@ -22,7 +22,9 @@ import Testing
             let orderID = try #require(first.json["order_id"] as? String)
             let soldOutAt = CheckoutTokens.unixNow()
             var tokens: [String] = []
-            for index in 0..<20 { tokens.append(try await Self.lateToken(harness, shopper: "late\(index)", soldOutAt: soldOutAt)) }
+            for index in 0..<20 {
+                tokens.append(try await Self.lateToken(harness, shopper: "late\(index)", soldOutAt: soldOutAt))
+            }
 
             let before = try await RedisCommandStats.calls(harness.redis)
             let started = ContinuousClock.now
@@ -34,7 +36,9 @@ import Testing
             let elapsed = ContinuousClock.now - started
             let after = try await RedisCommandStats.calls(harness.redis)
             // No purchase script ran; at most one look at the stock per recheck interval did.
-            #expect(after["evalsha", default: 0] + after["eval", default: 0] == before["evalsha", default: 0] + before["eval", default: 0])
+            #expect(
+                after["evalsha", default: 0] + after["eval", default: 0] == before["evalsha", default: 0]
+                    + before["eval", default: 0])
             let looks = after["mget", default: 0] - before["mget", default: 0]
             #expect(looks <= Int(elapsed / SoldOutSKUs.recheckInterval) + 1)
 

@@ -57,7 +57,8 @@ struct TokenPolicyTests {
         let strict = await ShopperTokens(
             secret: Self.secret, policy: TokenPolicy(issuer: "https://id.example", audience: "flashsale"))
         #expect(await strict.shopperID(from: try await Self.token(iss: "https://id.example", aud: ["flashsale"])) == "pat")
-        #expect(await strict.shopperID(from: try await Self.token(iss: "https://id.example", aud: ["other", "flashsale"])) == "pat")
+        #expect(
+            await strict.shopperID(from: try await Self.token(iss: "https://id.example", aud: ["other", "flashsale"])) == "pat")
         #expect(await strict.shopperID(from: try await Self.token(aud: ["flashsale"])) == nil)
         #expect(await strict.shopperID(from: try await Self.token(iss: "https://evil.example", aud: ["flashsale"])) == nil)
         #expect(await strict.shopperID(from: try await Self.token(iss: "https://id.example")) == nil)

@@ -20,10 +20,11 @@ struct EventLoopExecutorTests {
             // An unstructured task does not inherit it (the committer passes it on explicitly);
             // a child task does.
             seen.append(await Task { home.inEventLoop }.value == false)
-            seen.append(await withTaskGroup(of: Bool.self) { tasks in
-                tasks.addTask { home.inEventLoop }
-                return await tasks.next() ?? false
-            })
+            seen.append(
+                await withTaskGroup(of: Bool.self) { tasks in
+                    tasks.addTask { home.inEventLoop }
+                    return await tasks.next() ?? false
+                })
             return seen
         }
         #expect(stayed == [true, true, true, true, true])

@@ -98,7 +98,8 @@ struct OrderWriteConnectionsTests {
     }
 
     @Test func theBackoffStartsAtTheSecondFailureDoublesAndIsCapped() {
-        let first = TimeAmount.milliseconds(50), maximum = TimeAmount.seconds(1)
+        let first = TimeAmount.milliseconds(50)
+        let maximum = TimeAmount.seconds(1)
         func wait(_ failures: Int) -> Int64 {
             OrderWriteConnections.backoff(after: failures, first: first, maximum: maximum).nanoseconds
         }

@@ -17,7 +17,9 @@ struct ProblemBodyTests {
         let text = String(decoding: body, as: UTF8.self)
         #expect(text.hasPrefix(#"{"code":"sold_out","detail":"#))
         // Same input, same bytes: replays depend on it.
-        #expect(ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: detail) == ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: detail))
+        #expect(
+            ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: detail)
+                == ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: detail))
     }
 
     /// Stored answers are replayed byte for byte, so the rendering must never drift: these are the
@@ -31,7 +33,9 @@ struct ProblemBodyTests {
                 == #"{"Zeta":"z","code":"sold_out","detail":"q\" b\\ n\n t\t c\u0001 é","sku":"a_b","status":409,"title":"Sold out","type":"https://flashsale.dev/problems/sold-out"}"#
         )
         #expect(
-            String(decoding: ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: "gone is sold out"), as: UTF8.self)
+            String(
+                decoding: ProblemBody.render(status: 409, code: "sold_out", title: "Sold out", detail: "gone is sold out"),
+                as: UTF8.self)
                 == #"{"code":"sold_out","detail":"gone is sold out","status":409,"title":"Sold out","type":"https://flashsale.dev/problems/sold-out"}"#
         )
     }

@@ -65,7 +65,8 @@ struct PurchaseWithoutPostgresTests {
             #expect(breakers.postgres.state == .open)
             let scripts = try await RedisCommandStats.scriptRuns(redis)
             for (shopper, token) in tokens.suffix(2) {
-                let outcome = await workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 1, token: token, shopperID: shopper)
+                let outcome = await workflow.purchase(
+                    saleID: sale.id, sku: sale.sku, quantity: 1, token: token, shopperID: shopper)
                 guard case .unavailable(let unavailable) = outcome else {
                     Issue.record("expected the breaker's 503, got \(outcome)")
                     continue

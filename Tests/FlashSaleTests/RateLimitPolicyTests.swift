@@ -6,11 +6,13 @@ import Testing
 /// remembered in process: no servers.
 @Suite struct RateLimitPolicyTests {
     @Test func aFileReplacesTheGroupsItNamesAndKeepsTheOthers() throws {
-        let json = #"{"groups": {"orders": [{"name": "orders-all", "scope": "route", "algorithm": "sliding_window", "quota": 500, "window_seconds": 1}], "browse": []}}"#
+        let json =
+            #"{"groups": {"orders": [{"name": "orders-all", "scope": "route", "algorithm": "sliding_window", "quota": 500, "window_seconds": 1}], "browse": []}}"#
         let policy = try RateLimitPolicy.overriding(.defaults, with: Data(json.utf8))
-        #expect(policy.limits(.orders) == [
-            RateLimit(name: "orders-all", scope: .route, algorithm: .slidingWindow, quota: 500, windowSeconds: 1)
-        ])
+        #expect(
+            policy.limits(.orders) == [
+                RateLimit(name: "orders-all", scope: .route, algorithm: .slidingWindow, quota: 500, windowSeconds: 1)
+            ])
         #expect(policy.limits(.browse).isEmpty)
         #expect(policy.limits(.checkoutTokens) == RateLimitPolicy.defaults.limits(.checkoutTokens))
     }
@@ -32,12 +34,30 @@ import Testing
     @Test func badFilesAreNamedWithWhatIsWrong() {
         let cases: [(String, String)] = [
             ("{", "not valid JSON"),
-            (#"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "leaky", "quota": 1, "window_seconds": 1}]}}"#, "groups.orders.0"),
-            (#"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "window_seconds": 1}]}}"#, "missing 'quota'"),
-            (#"{"groups": {"orders": [{"name": "Bad Name", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 1}]}}"#, "not a limit name"),
-            (#"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "quota": 0, "window_seconds": 1}]}}"#, "quota must be at least 1"),
-            (#"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 0}]}}"#, "window_seconds"),
-            (#"{"groups": {"orders": [{"name": "browse-ip", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 1}]}}"#, "used twice"),
+            (
+                #"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "leaky", "quota": 1, "window_seconds": 1}]}}"#,
+                "groups.orders.0"
+            ),
+            (
+                #"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "window_seconds": 1}]}}"#,
+                "missing 'quota'"
+            ),
+            (
+                #"{"groups": {"orders": [{"name": "Bad Name", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 1}]}}"#,
+                "not a limit name"
+            ),
+            (
+                #"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "quota": 0, "window_seconds": 1}]}}"#,
+                "quota must be at least 1"
+            ),
+            (
+                #"{"groups": {"orders": [{"name": "x", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 0}]}}"#,
+                "window_seconds"
+            ),
+            (
+                #"{"groups": {"orders": [{"name": "browse-ip", "scope": "shopper", "algorithm": "gcra", "quota": 1, "window_seconds": 1}]}}"#,
+                "used twice"
+            ),
         ]
         for (json, expected) in cases {
             #expect {

@@ -1,9 +1,10 @@
-@testable import FlashSale
 import FlashSaleTestSupport
 import PostgresNIO
 import RedisClient
 import Synchronization
 import Testing
+
+@testable import FlashSale
 
 @Suite("reconcile --repair held between its reads and its script while an order commits")
 struct RepairRaceTests {
@@ -45,7 +46,11 @@ struct RepairRaceTests {
                     let stock = try await redis.send("GET", .string(keys.stock(sale.sku))).integer
                     let bought = try await redis.send("GET", .string(keys.bought(shopper: "ann", sku: sale.sku))).integer
                     let third = try await buy()
-                    seen.withLock { $0.third = third; $0.stock = stock; $0.bought = bought }
+                    seen.withLock {
+                        $0.third = third
+                        $0.stock = stock
+                        $0.bought = bought
+                    }
                 default: break
                 }
             }

@@ -72,7 +72,9 @@ import Testing
                 let dead = try await JobsOverview(postgres: fixture.postgres, logger: WorkerFixture.logger).dead(limit: 5)
                 #expect(dead.first?.lastError?.contains("400") == true)
                 #expect(dead.first?.attempts == 1, "a 4xx is not retried")
-                #expect(try await JobsOverview(postgres: fixture.postgres, logger: WorkerFixture.logger).requeue(ids: dead.map(\.id)) == 1)
+                #expect(
+                    try await JobsOverview(postgres: fixture.postgres, logger: WorkerFixture.logger).requeue(ids: dead.map(\.id))
+                        == 1)
                 try await waitUntil("the re-queued e-mail is delivered") {
                     let dead = try await fixture.jobs(kind: "email", status: "dead")
                     return (dead, provider.receipts.count) == (0, 2)

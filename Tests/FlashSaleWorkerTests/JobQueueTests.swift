@@ -26,8 +26,10 @@ import Testing
 
     func count(_ postgres: PostgresClient, _ condition: String = "true") async throws -> Int {
         Int(
-            try await postgres.query(PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM jobs WHERE \(condition)"), logger: Self.logger)
-                .decode(Int64.self).collectAll()[0])
+            try await postgres.query(
+                PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM jobs WHERE \(condition)"), logger: Self.logger
+            )
+            .decode(Int64.self).collectAll()[0])
     }
 
     @Test func twoWorkersLeasingAtOnceNeverHoldOneJob() async throws {
@@ -106,7 +108,8 @@ import Testing
             #expect(again.first?.attempts == 2)
 
             try await stuck.record([(job: held[0], outcome: .done)])
-            #expect(try await count(postgres, "status = 'running' AND lease_owner = 'next'") == 1, "the old holder changed nothing")
+            #expect(
+                try await count(postgres, "status = 'running' AND lease_owner = 'next'") == 1, "the old holder changed nothing")
             try await next.record([(job: again[0], outcome: .done)])
             #expect(try await count(postgres) == 0)
         }

@@ -42,7 +42,10 @@ import Testing
                 try await waitUntil("the stranded units came back") { try await fixture.redisStock() == 9 }
             }
             let keys = RedisKeys(saleID: sale.id)
-            #expect(try await fixture.redis.send("ZRANGE", .string(keys.reservations), "0", "-1").array?.compactMap(\.string) == [fresh])
+            #expect(
+                try await fixture.redis.send("ZRANGE", .string(keys.reservations), "0", "-1").array?.compactMap(\.string) == [
+                    fresh
+                ])
             #expect(try await fixture.redis.send("GET", .string(keys.bought(shopper: "ghost", sku: sale.sku))).isNull)
             let retry = await fixture.workflow.purchase(
                 saleID: sale.id, sku: sale.sku, quantity: 3, token: token, shopperID: "ghost")
@@ -64,8 +67,9 @@ import Testing
                     saleID: sale.id, sku: sale.sku, shopperID: "crashed", quantity: 2, amountCents: 2 * sale.priceCents,
                     checkoutToken: token, paymentWindowSeconds: 600)
             ])[0]
-            #expect(await fixture.workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 2, token: token, shopperID: "crashed")
-                == .rejected(.requestInProgress, detail: "a request with this checkout token is still running"))
+            #expect(
+                await fixture.workflow.purchase(saleID: sale.id, sku: sale.sku, quantity: 2, token: token, shopperID: "crashed")
+                    == .rejected(.requestInProgress, detail: "a request with this checkout token is still running"))
             try await fixture.whileRunning(fixture.worker()) {
                 try await waitUntil("the ledger entry was settled") {
                     try await fixture.redis.send("ZCARD", .string(RedisKeys(saleID: sale.id).reservations)).integer == 0

@@ -19,7 +19,8 @@ import Testing
             #expect(try await fixture.available() == 17)
             // The release ran, but the job that guards it is still queued when Redis loses everything.
             try await fixture.postgres.query(
-                "INSERT INTO jobs (kind, payload, dedupe_key) SELECT 'redis_release', jsonb_build_object('order_id', id::text, 'sale_id', sale_id, 'sku', sku, 'shopper_id', shopper_id, 'quantity', quantity), 'redis_release:' || id FROM orders WHERE status = 'cancelled'", logger: WorkerFixture.logger)
+                "INSERT INTO jobs (kind, payload, dedupe_key) SELECT 'redis_release', jsonb_build_object('order_id', id::text, 'sale_id', sale_id, 'sku', sku, 'shopper_id', shopper_id, 'quantity', quantity), 'redis_release:' || id FROM orders WHERE status = 'cancelled'",
+                logger: WorkerFixture.logger)
             _ = try await fixture.redis.send("FLUSHALL")
 
             let token = try await CheckoutTokens(redis: fixture.redis).issue(saleID: sale.id, shopperID: "late")

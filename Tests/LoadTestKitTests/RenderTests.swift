@@ -3,7 +3,7 @@ import LoadTestKit
 import Testing
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Microsecond values recorded into a fresh histogram.
@@ -17,7 +17,8 @@ private let hostileDetail = #"token <script>alert(1)</script>&" sold twice, see 
 
 private func sampleReport() -> LoadReport {
     let results = [
-        EndpointResult(endpoint: .order, answer: Answer(status: 409, code: "sold_out"), latency: histogram([2_000, 3_000, 40_000])),
+        EndpointResult(
+            endpoint: .order, answer: Answer(status: 409, code: "sold_out"), latency: histogram([2_000, 3_000, 40_000])),
         EndpointResult(endpoint: .healthz, answer: Answer(status: 200), latency: histogram([300, 400, 500, 600])),
         EndpointResult(endpoint: .order, answer: Answer(status: 201), latency: histogram([5_000, 8_000, 1_200_000])),
         EndpointResult(endpoint: .order, answer: .failed("timeout"), latency: histogram([10_000_000])),
@@ -30,24 +31,29 @@ private func sampleReport() -> LoadReport {
             latency: histogram([400, 2_000, 9_000, UInt64(second + 1) * 100_000]),
             purchaseLatency: second == 2 ? LatencyHistogram() : histogram([3_000, 20_000]),
             // SKU-B is sampled every other second only: its line joins the samples.
-            stock: second.isMultiple(of: 2) ? ["SKU-A": Int64(100 - 25 * second), "SKU-B": Int64(10 - 3 * second)]
+            stock: second.isMultiple(of: 2)
+                ? ["SKU-A": Int64(100 - 25 * second), "SKU-B": Int64(10 - 3 * second)]
                 : ["SKU-A": Int64(100 - 25 * second)]
         )
     }
     let sweep = [100.0, 200, 400].map { rate in
-        SweepPoint(targetRate: rate, achievedRate: rate * 0.97, latency: histogram([2_000, UInt64(rate) * 100, UInt64(rate) * 1_000]),
-                   statuses: ["201": UInt64(rate), "409": 3], lateSends: rate > 300 ? 2 : 0)
+        SweepPoint(
+            targetRate: rate, achievedRate: rate * 0.97, latency: histogram([2_000, UInt64(rate) * 100, UInt64(rate) * 1_000]),
+            statuses: ["201": UInt64(rate), "409": 3], lateSends: rate > 300 ? 2 : 0)
     }
-    let calibration = Calibration(ceilingPerSecond: 5_000, steps: [
-        .init(targetRate: 1_000, achievedRate: 999, latency: histogram([200, 300]), lateSends: 0, requests: 10_000),
-        .init(targetRate: 5_000, achievedRate: 4_990, latency: histogram([300, 900]), lateSends: 10, requests: 50_000),
-    ])
+    let calibration = Calibration(
+        ceilingPerSecond: 5_000,
+        steps: [
+            .init(targetRate: 1_000, achievedRate: 999, latency: histogram([200, 300]), lateSends: 0, requests: 10_000),
+            .init(targetRate: 5_000, achievedRate: 4_990, latency: histogram([300, 900]), lateSends: 10, requests: 50_000),
+        ])
     let audit = AuditResult(checks: [
         .init(name: "no oversell", passed: true, detail: "SKU-A: 100 sold of 100"),
         .init(name: "every 201 has a row", passed: false, detail: hostileDetail),
     ])
     // 5 of 100 sends late: more than 1%, so the generator fell behind.
-    let generator = GeneratorHealth(sendLag: histogram(Array(repeating: 50, count: 95) + Array(repeating: 30_000, count: 5)), lateSends: 5)
+    let generator = GeneratorHealth(
+        sendLag: histogram(Array(repeating: 50, count: 95) + Array(repeating: 30_000, count: 5)), lateSends: 5)
     return LoadReport(
         scenario: #"sale-day <b>"peak"</b> & more"#, targets: ["http://localhost:8080", "http://localhost:8081"],
         runID: "run-42", saleID: "sale-7", seed: 1234, shards: ["1/1"],
@@ -74,8 +80,10 @@ private func isWellFormedXML(_ text: String) -> Bool {
     @Test func drawsEveryChartAsInlineSVG() {
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<svg"))
-        for title in ["Requests per second by status", "Latency percentiles over time", "Stock remaining over time",
-                      "Latency against rate (sweep)"] {
+        for title in [
+            "Requests per second by status", "Latency percentiles over time", "Stock remaining over time",
+            "Latency against rate (sweep)",
+        ] {
             #expect(html.contains(title), "missing chart \(title)")
         }
         #expect(svgs(in: html).count == 4)
@@ -109,8 +117,10 @@ private func isWellFormedXML(_ text: String) -> Bool {
 
     @Test func showsRunFactsAuditAndHealth() {
         for check in report.audit!.checks { #expect(html.contains(check.name)) }
-        for fact in ["run-42", "sale-7", "1234", "2025-06-15T15:06:40Z", "GET /healthz", "POST /v1/sales/{id}/orders",
-                     "409 sold_out", "no answer (timeout)", "SKU-A", "SKU-B", "purchase p99", "429", "0 (no answer)"] {
+        for fact in [
+            "run-42", "sale-7", "1234", "2025-06-15T15:06:40Z", "GET /healthz", "POST /v1/sales/{id}/orders",
+            "409 sold_out", "no answer (timeout)", "SKU-A", "SKU-B", "purchase p99", "429", "0 (no answer)",
+        ] {
             #expect(html.contains(fact), "missing \(fact)")
         }
         #expect(html.contains("banner fail"))
@@ -179,9 +189,11 @@ private func isWellFormedXML(_ text: String) -> Bool {
     @Test func sortsByEndpointThenAnswer() throws {
         let lines = text.split(separator: "\n").map(String.init)
         // Answers by status: no answer (0) first.
-        let order = [("GET /healthz", "200"), ("POST /v1/sales/{id}/checkout-tokens", "201"),
-                     ("POST /v1/sales/{id}/orders", "no answer (timeout)"), ("POST /v1/sales/{id}/orders", "201"),
-                     ("POST /v1/sales/{id}/orders", "409 sold_out")]
+        let order = [
+            ("GET /healthz", "200"), ("POST /v1/sales/{id}/checkout-tokens", "201"),
+            ("POST /v1/sales/{id}/orders", "no answer (timeout)"), ("POST /v1/sales/{id}/orders", "201"),
+            ("POST /v1/sales/{id}/orders", "409 sold_out"),
+        ]
         let positions = try order.map { endpoint, answer in
             try #require(lines.firstIndex { $0.hasPrefix(endpoint + " ") && $0.contains("  " + answer + " ") })
         }
@@ -207,7 +219,8 @@ private func isWellFormedXML(_ text: String) -> Bool {
 }
 
 @Suite struct EmptyReportTests {
-    let empty = LoadReport(scenario: "", targets: [], runID: "", saleID: "", seed: 0, shards: [], startedAt: Date(timeIntervalSince1970: 0))
+    let empty = LoadReport(
+        scenario: "", targets: [], runID: "", saleID: "", seed: 0, shards: [], startedAt: Date(timeIntervalSince1970: 0))
 
     @Test func htmlSaysNoData() {
         let html = HTMLReport.render(empty)
@@ -255,7 +268,9 @@ private func isWellFormedXML(_ text: String) -> Bool {
         let decoded = try JSONDecoder().decode(LatencyHistogram.self, from: JSONEncoder().encode(original))
         #expect(decoded == original)
         for percentile in [50.0, 90, 99, 99.9, 100] {
-            let (before, after) = (original.milliseconds(atPercentile: percentile), decoded.milliseconds(atPercentile: percentile))
+            let (before, after) = (
+                original.milliseconds(atPercentile: percentile), decoded.milliseconds(atPercentile: percentile)
+            )
             #expect(abs(after - before) / before < 0.001, "p\(percentile)")
         }
         #expect(decoded.maxMilliseconds == original.maxMilliseconds)

@@ -10,9 +10,11 @@ import Testing
         var second = TimelineSecond(second: 0, statuses: ["201": UInt64(latencies.count)], latency: histogram)
         second.stock = ["hot": 5]
         return LoadReport(
-            scenario: "s", targets: ["http://a"], runID: "r", saleID: "sale-r", seed: 1, shards: [shard], startedAt: Date(timeIntervalSince1970: 1_800_000_000),
+            scenario: "s", targets: ["http://a"], runID: "r", saleID: "sale-r", seed: 1, shards: [shard],
+            startedAt: Date(timeIntervalSince1970: 1_800_000_000),
             seconds: 10, results: [EndpointResult(endpoint: .order, answer: Answer(status: 201), latency: histogram)],
-            timeline: [second], createdOrders: [CreatedOrder(orderID: order, checkoutToken: "t-" + order, shopperID: "s", sku: "hot", quantity: 1)])
+            timeline: [second],
+            createdOrders: [CreatedOrder(orderID: order, checkoutToken: "t-" + order, shopperID: "s", sku: "hot", quantity: 1)])
     }
 
     @Test func histogramsAddUpAsIfOneMachineHadSentEverything() throws {
@@ -33,12 +35,15 @@ import Testing
     @Test func reportsOfDifferentSalesAreRefused() throws {
         var other = Self.report(shard: "2/2", latencies: [1], order: "b")
         other.saleID = "another"
-        #expect(throws: ScenarioError.self) { try ReportMerge.merge([Self.report(shard: "1/2", latencies: [1], order: "a"), other]) }
+        #expect(throws: ScenarioError.self) {
+            try ReportMerge.merge([Self.report(shard: "1/2", latencies: [1], order: "a"), other])
+        }
     }
 
     @Test func aReportSurvivesItsFile() throws {
         let report = Self.report(shard: "1/1", latencies: [10, 20_000, 5_000_000], order: "a")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fs-report-\(UInt32.random(in: 0..<UInt32.max))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fs-report-\(UInt32.random(in: 0..<UInt32.max))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let files = try ReportFiles.write(report, to: folder)
         let read = try ReportFiles.read(files.json.path)

@@ -66,7 +66,9 @@ private struct SlowServer {
             let body = ByteBuffer(string: #"{"type":"about:blank","status":429,"code":"rate_limited"}"#)
             let head = HTTPResponseHead(
                 version: .http1_1, status: .tooManyRequests,
-                headers: ["Content-Type": "application/problem+json", "Retry-After": "2", "Content-Length": "\(body.readableBytes)"])
+                headers: [
+                    "Content-Type": "application/problem+json", "Retry-After": "2", "Content-Length": "\(body.readableBytes)",
+                ])
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: delay) {
                 let context = loopBound.value

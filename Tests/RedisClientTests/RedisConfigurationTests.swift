@@ -21,7 +21,9 @@ struct RedisConfigurationTests {
         #expect(try RedisConfiguration(url: "redis://[::1]:6380").host == "::1")
     }
 
-    @Test(arguments: ["http://localhost", "redis://", "redis://host:0", "redis://host:99999", "redis://host/x", "redis://host:abc"])
+    @Test(arguments: [
+        "http://localhost", "redis://", "redis://host:0", "redis://host:99999", "redis://host/x", "redis://host:abc",
+    ])
     func rejects(_ url: String) {
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }

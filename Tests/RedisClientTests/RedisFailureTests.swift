@@ -1,6 +1,6 @@
+import FlashSaleTestSupport
 import NIOCore
 import NIOPosix
-import FlashSaleTestSupport
 import RedisClient
 import Testing
 

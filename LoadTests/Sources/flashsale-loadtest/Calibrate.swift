@@ -27,7 +27,8 @@ struct Calibrate: AsyncParsableCommand {
 
     func validate() throws {
         guard connections > 0, seconds > 0, startRate > 0, maxRate >= startRate else {
-            throw ValidationError("--connections, --seconds and --start-rate must be positive, and --max-rate at least --start-rate")
+            throw ValidationError(
+                "--connections, --seconds and --start-rate must be positive, and --max-rate at least --start-rate")
         }
     }
 

@@ -35,10 +35,13 @@ struct Run: AsyncParsableCommand {
     @Option(help: "This machine's part of the population, i/N (for example 2/3).")
     var shard = "1/1"
 
-    @Option(name: .customLong("run-id"), help: "Names the run's sale (<scenario sale>-<run id>); shards of one run share it. Default: random.")
+    @Option(
+        name: .customLong("run-id"),
+        help: "Names the run's sale (<scenario sale>-<run id>); shards of one run share it. Default: random.")
     var runID: String?
 
-    @Option(name: .customLong("start-at"), help: "When the schedule starts, ISO 8601 (shards share it). Default: 3 s after seeding.")
+    @Option(
+        name: .customLong("start-at"), help: "When the schedule starts, ISO 8601 (shards share it). Default: 3 s after seeding.")
     var startAt: String?
 
     @Option(help: "Connections per target, at most.")
@@ -56,20 +59,28 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("sweep-seconds"), help: "Seconds per sweep step.")
     var sweepSeconds = 5.0
 
-    @Option(name: .customLong("sweep-probe-rate"), help: "Arrivals per second of the probe that finds the maximum (well above what the service can do).")
+    @Option(
+        name: .customLong("sweep-probe-rate"),
+        help: "Arrivals per second of the probe that finds the maximum (well above what the service can do).")
     var sweepProbeRate = 1000.0
 
     @Option(
         name: .customLong("sweep-maximum"),
-        help: "Order answers per second to take as the maximum instead of probing for it: runs compared with each other (load shedding on and off) then share one.")
+        help:
+            "Order answers per second to take as the maximum instead of probing for it: runs compared with each other (load shedding on and off) then share one."
+    )
     var sweepMaximum: Double?
 
     @Option(
         name: .customLong("sweep-fractions"),
-        help: "Comma-separated fractions of the maximum to measure, e.g. 0.5,2 for half load and twice the maximum. (default: 0.05,0.1,0.25,0.4,0.55,0.7,0.85,1,1.1,1.2)")
+        help:
+            "Comma-separated fractions of the maximum to measure, e.g. 0.5,2 for half load and twice the maximum. (default: 0.05,0.1,0.25,0.4,0.55,0.7,0.85,1,1.1,1.2)"
+    )
     var sweepFractions: String?
 
-    @Option(name: .customLong("calibration-seconds"), help: "Seconds per calibration step on GET /healthz before the run; 0 skips it.")
+    @Option(
+        name: .customLong("calibration-seconds"), help: "Seconds per calibration step on GET /healthz before the run; 0 skips it."
+    )
     var calibrationSeconds = 1.0
 
     @Flag(name: .customLong("no-audit"), help: "Skip the audit of the stores after the run.")
@@ -118,8 +129,11 @@ struct Run: AsyncParsableCommand {
                 var report = try await self.measure(scenario, options: options, jwts: jwts, stores: stores)
                 if !noAudit && !sweep {
                     progressLine("audit: reading PostgreSQL and Redis…")
-                    let shoppers = shards > 1
-                        ? Set(ArrivalPlan(scenario, runID: runID, seed: options.seed, shard: shardIndex, of: shards).arrivals.map(\.shopperID))
+                    let shoppers =
+                        shards > 1
+                        ? Set(
+                            ArrivalPlan(scenario, runID: runID, seed: options.seed, shard: shardIndex, of: shards).arrivals.map(
+                                \.shopperID))
                         : nil
                     report.audit = try await SaleAudit(stores: stores).run(
                         saleID: report.saleID,
@@ -138,7 +152,9 @@ struct Run: AsyncParsableCommand {
     /// `--sweep-fractions`, or the default series.
     func fractions() throws -> [Double] {
         guard let sweepFractions else { return SweepRun.defaultFractions }
-        let values = sweepFractions.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let values = sweepFractions.split(separator: ",", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 20 }) else {
             throw ValidationError("--sweep-fractions '\(sweepFractions)' must be numbers above 0 and at most 20, comma-separated")
         }
@@ -146,14 +162,19 @@ struct Run: AsyncParsableCommand {
     }
 
     /// Calibration, then the scenario or the sweep.
-    func measure(_ scenario: Scenario, options: LoadRun.Options, jwts: ShopperJWTs, stores: AuditStores) async throws -> LoadReport {
+    func measure(_ scenario: Scenario, options: LoadRun.Options, jwts: ShopperJWTs, stores: AuditStores) async throws
+        -> LoadReport
+    {
         var calibration: Calibration?
         if calibrationSeconds > 0 {
-            calibration = try await CalibrationRun(target: options.targets[0], connections: connections, seconds: calibrationSeconds)
-                .run(progress: progressLine)
+            calibration = try await CalibrationRun(
+                target: options.targets[0], connections: connections, seconds: calibrationSeconds
+            )
+            .run(progress: progressLine)
         }
         if sweep {
-            let step = SweepRun(scenario: scenario, options: options, jwts: jwts, seconds: sweepSeconds, fractions: try fractions())
+            let step = SweepRun(
+                scenario: scenario, options: options, jwts: jwts, seconds: sweepSeconds, fractions: try fractions())
             let saleID = try await ScenarioSale.seed(
                 step.stepScenario(rate: 1), runID: options.runID + "-sweep", runStartsAt: Date(), stores: stores)
             if sweepMaximum == nil {
@@ -170,7 +191,8 @@ struct Run: AsyncParsableCommand {
         let startsAt = startAt.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date().addingTimeInterval(3)
         let saleID = try await ScenarioSale.seed(scenario, runID: options.runID, runStartsAt: startsAt, stores: stores)
         progressLine(
-            "run \(options.runID): sale \(saleID) seeded; \(scenario.shoppers) arrivals over \(Int(scenario.seconds)) s (shard \(options.shard)/\(options.shards)), seed \(options.seed)")
+            "run \(options.runID): sale \(saleID) seeded; \(scenario.shoppers) arrivals over \(Int(scenario.seconds)) s (shard \(options.shard)/\(options.shards)), seed \(options.seed)"
+        )
         var report = try await LoadRun(scenario: scenario, options: options, jwts: jwts).run(
             saleID: saleID, startsAt: startsAt, stores: stores, progress: progressLine)
         report.calibration = calibration

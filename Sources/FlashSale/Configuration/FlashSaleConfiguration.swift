@@ -178,7 +178,9 @@ public struct FlashSaleConfiguration: Sendable {
     /// Unset stays unset; set but empty is a mistake worth stopping for (an unset variable is how one turns it off).
     private static func nonEmpty(_ text: String?, name: String) throws(ConfigurationError) -> String? {
         guard let text else { return nil }
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw ConfigurationError(name, "must not be empty when set") }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigurationError(name, "must not be empty when set")
+        }
         return text
     }
 

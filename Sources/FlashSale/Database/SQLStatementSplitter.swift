@@ -72,7 +72,8 @@ public enum SQLStatementSplitter {
         var end = start + 1
         while end < text.count, text[end] != "$" {
             let scalar = text[end]
-            let isTagCharacter = scalar == "_" || scalar.properties.isAlphabetic
+            let isTagCharacter =
+                scalar == "_" || scalar.properties.isAlphabetic
                 || (end > start + 1 && ("0"..."9").contains(scalar))
             guard isTagCharacter else { return nil }
             end += 1

@@ -29,14 +29,18 @@ struct PaymentRecord: Sendable, Equatable {
     typealias Rows = (PostgresQuery) async throws -> PostgresRowSequence
 
     static func find(orderID: UUID, key: String, _ rows: Rows) async throws -> PaymentRecord? {
-        try await decode(rows("SELECT \(unescaped: columns) FROM payments WHERE order_id = \(orderID) AND idempotency_key = \(key)"))
-            .first
+        try await decode(
+            rows("SELECT \(unescaped: columns) FROM payments WHERE order_id = \(orderID) AND idempotency_key = \(key)")
+        )
+        .first
     }
 
     /// With `lock`, the row stays locked until the transaction of `rows` ends.
     static func find(id: Int64, lock: Bool = false, _ rows: Rows) async throws -> PaymentRecord? {
-        try await decode(rows("SELECT \(unescaped: columns) FROM payments WHERE id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")"))
-            .first
+        try await decode(
+            rows("SELECT \(unescaped: columns) FROM payments WHERE id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")")
+        )
+        .first
     }
 
     /// Inside the transaction that took `order` (now paying): the pending payment, and a

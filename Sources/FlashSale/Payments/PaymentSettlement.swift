@@ -78,7 +78,9 @@ public struct PaymentSettlement: Sendable {
     /// of the request), its answer, which came from the same gateway; nil when it was given up.
     func finish(_ payment: PaymentRecord, with result: PaymentResult) async throws -> OrderAnswer? {
         try await postgres.withTransaction(logger: logger) { connection -> OrderAnswer? in
-            guard let current = try await PaymentRecord.find(id: payment.id, lock: true, { try await connection.query($0, logger: logger) })
+            guard
+                let current = try await PaymentRecord.find(
+                    id: payment.id, lock: true, { try await connection.query($0, logger: logger) })
             else { return nil }
             if case .final(let answer) = current.state { return answer }
             let answer: OrderAnswer

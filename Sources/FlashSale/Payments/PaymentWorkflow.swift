@@ -47,7 +47,8 @@ public struct PaymentWorkflow: Sendable {
         // the next look sees why) or an earlier attempt with this key proved never charged (pay afresh).
         for _ in 0..<4 {
             guard let order = try await orders.order(id), order.shopperID == shopperID else { return .notFound(orderID) }
-            if let earlier = try await PaymentRecord.find(orderID: id, key: key, { try await postgres.query($0, logger: logger) }) {
+            if let earlier = try await PaymentRecord.find(orderID: id, key: key, { try await postgres.query($0, logger: logger) })
+            {
                 guard earlier.paymentMethod == paymentMethod else { return .keyReused }
                 if let answer = await answer(of: earlier) { return answer }
                 continue
@@ -76,7 +77,7 @@ public struct PaymentWorkflow: Sendable {
                     order: order, key: key, paymentMethod: paymentMethod, checkAfter: settings.inFlightBound,
                     on: connection, logger: logger)
             }
-        } catch where PostgresErrorText.sqlState(error) == "23505" {
+        } catch let error where PostgresErrorText.sqlState(error) == "23505" {
             return nil
         }
     }
@@ -88,7 +89,8 @@ public struct PaymentWorkflow: Sendable {
         // A settlement may take "no charge found" as final once the payment is `settleTime` old, which
         // assumes its charge was sent within `chargeTimeout` of its record: one later is not sent.
         guard ContinuousClock.now - started < settings.chargeTimeout else {
-            logger.warning("payment recorded too slowly to charge; left for settlement", metadata: ["order": "\(payment.orderID)"])
+            logger.warning(
+                "payment recorded too slowly to charge; left for settlement", metadata: ["order": "\(payment.orderID)"])
             return .outcomeUnknown
         }
         let result: PaymentResult
@@ -135,7 +137,8 @@ public struct PaymentWorkflow: Sendable {
                 let until = ContinuousClock.now + (settings.inFlightBound - age)
                 while case .pending = payment.state, ContinuousClock.now < until {
                     try await Task.sleep(for: settings.pollInterval)
-                    guard let again = try await PaymentRecord.find(id: payment.id, { try await postgres.query($0, logger: logger) })
+                    guard
+                        let again = try await PaymentRecord.find(id: payment.id, { try await postgres.query($0, logger: logger) })
                     else { return nil }
                     payment = again
                 }

@@ -112,7 +112,7 @@ public final class CoalescingOrderCommitter: OrderCommitter {
                 let written = try await writer.write([waiter.order], expectedVersion: version)
                 version = written.version
                 waiter.continuation.resume(returning: written.orders[0])
-            } catch where Self.failsEveryOrder(error) {
+            } catch let error where Self.failsEveryOrder(error) {
                 // The door closed (or a lock came) halfway through: the rest would meet it too.
                 for waiter in batch[index...] { waiter.continuation.resume(throwing: error) }
                 return nil

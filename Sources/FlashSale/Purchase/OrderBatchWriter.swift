@@ -143,7 +143,7 @@ public struct OrderBatchWriter: Sendable {
                 rows = try await connection.execute(
                     InsertOrderBatch(batch: batch, total: total, version: version), logger: logger
                 ).collectAll()
-            } catch where PostgresErrorText.constraint(error) == "shopper_units_within_limit" {
+            } catch let error where PostgresErrorText.constraint(error) == "shopper_units_within_limit" {
                 throw WriteError.perShopperLimitOfRecord(sku: first.sku)
             }
             guard let newVersion = rows.first?.3 else { return nil }

@@ -85,7 +85,7 @@ public final class OrderWriteConnections: PostgresConnectionSource, Service {
             let result = try await body(connection)
             finished = true
             return result
-        } catch where OrderBatchWriter.waitedTooLong(error) {
+        } catch let error where OrderBatchWriter.waitedTooLong(error) {
             // The wait may have been the first write's prepare, and postgres-nio then keeps the
             // error as that statement's and never prepares it again on this connection. A new
             // connection for the next write; this one closes after the writes already queued on it.

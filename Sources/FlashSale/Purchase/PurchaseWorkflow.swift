@@ -188,7 +188,8 @@ public struct PurchaseWorkflow: Sendable {
         switch rejection {
         case .soldOut: "\(sku) is sold out"
         case .purchaseLimit: "this purchase would exceed the per-shopper limit of \(sku)"
-        case .unavailable: "the order could not be recorded; nothing was charged and the stock was released; try again with a new checkout token"
+        case .unavailable:
+            "the order could not be recorded; nothing was charged and the stock was released; try again with a new checkout token"
         default: rejection.rawValue.replacingOccurrences(of: "_", with: " ")
         }
     }

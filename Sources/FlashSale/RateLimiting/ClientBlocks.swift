@@ -48,7 +48,8 @@ public struct ClientBlocks: Sendable {
     }
 
     static func subject(ofBlockKey key: String) -> String? {
-        let prefix = "fs:rl:{", suffix = "}:block"
+        let prefix = "fs:rl:{"
+        let suffix = "}:block"
         guard key.hasPrefix(prefix), key.hasSuffix(suffix) else { return nil }
         return String(key.dropFirst(prefix.count).dropLast(suffix.count))
     }

@@ -65,23 +65,25 @@ public struct RateLimitPolicy: Sendable, Equatable {
     /// the proxies in front of the service are listed in `TRUSTED_PROXIES`.
     public static let defaults = RateLimitPolicy(
         groups: [
-        .browse: [
-            RateLimit(name: "browse-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40)
-        ],
-        .checkoutTokens: [
-            RateLimit(name: "tokens-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40),
-            RateLimit(name: "tokens-shopper", scope: .shopper, algorithm: .tokenBucket, quota: 10, windowSeconds: 60, burst: 5),
-        ],
-        .orders: [
-            RateLimit(name: "orders-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40),
-            RateLimit(name: "orders-shopper", scope: .shopper, algorithm: .gcra, quota: 2, windowSeconds: 1, burst: 5),
-        ],
-        .payments: [
-            RateLimit(name: "payments-shopper", scope: .shopper, algorithm: .tokenBucket, quota: 5, windowSeconds: 1, burst: 10)
-        ],
-        .account: [
-            RateLimit(name: "account-shopper", scope: .shopper, algorithm: .slidingWindow, quota: 60, windowSeconds: 60)
-        ],
+            .browse: [
+                RateLimit(name: "browse-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40)
+            ],
+            .checkoutTokens: [
+                RateLimit(name: "tokens-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40),
+                RateLimit(
+                    name: "tokens-shopper", scope: .shopper, algorithm: .tokenBucket, quota: 10, windowSeconds: 60, burst: 5),
+            ],
+            .orders: [
+                RateLimit(name: "orders-ip", scope: .clientIP, algorithm: .tokenBucket, quota: 20, windowSeconds: 1, burst: 40),
+                RateLimit(name: "orders-shopper", scope: .shopper, algorithm: .gcra, quota: 2, windowSeconds: 1, burst: 5),
+            ],
+            .payments: [
+                RateLimit(
+                    name: "payments-shopper", scope: .shopper, algorithm: .tokenBucket, quota: 5, windowSeconds: 1, burst: 10)
+            ],
+            .account: [
+                RateLimit(name: "account-shopper", scope: .shopper, algorithm: .slidingWindow, quota: 60, windowSeconds: 60)
+            ],
         ],
         // A phone refused twice backs off; a bot refused twenty times in ten seconds sits out a minute.
         blocking: Blocking(strikes: 20, withinSeconds: 10, blockSeconds: 60))
@@ -101,7 +103,8 @@ public struct RateLimitPolicy: Sendable, Equatable {
             init(from decoder: any Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 groups = try container.decodeIfPresent([RouteGroup: [RateLimit]].self, forKey: .groups) ?? [:]
-                blocking = container.contains(.blocking) ? .some(try container.decodeIfPresent(Blocking.self, forKey: .blocking)) : .none
+                blocking =
+                    container.contains(.blocking) ? .some(try container.decodeIfPresent(Blocking.self, forKey: .blocking)) : .none
             }
         }
         let decoder = JSONDecoder()

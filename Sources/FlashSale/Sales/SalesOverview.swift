@@ -53,13 +53,14 @@ public struct SalesOverview: Sendable {
         var lines: [SaleLine] = []
         for (id, name, startsAt, endsAt, skuCount, stock, available) in sales {
             let items = try await items(saleID: id, limit: itemsPerSale)
-            let ordered = try await postgres.query(
-                """
-                SELECT coalesce(sum(quantity) FILTER (WHERE status IN ('reserved', 'paying')), 0)::bigint,
-                       coalesce(sum(quantity) FILTER (WHERE status = 'paid'), 0)::bigint
-                FROM orders WHERE sale_id = \(id)
-                """, logger: logger
-            ).decode((Int64, Int64).self).collectAll().first ?? (Int64(0), Int64(0))
+            let ordered =
+                try await postgres.query(
+                    """
+                    SELECT coalesce(sum(quantity) FILTER (WHERE status IN ('reserved', 'paying')), 0)::bigint,
+                           coalesce(sum(quantity) FILTER (WHERE status = 'paid'), 0)::bigint
+                    FROM orders WHERE sale_id = \(id)
+                    """, logger: logger
+                ).decode((Int64, Int64).self).collectAll().first ?? (Int64(0), Int64(0))
             let state: State =
                 now < startsAt ? .scheduled : now >= endsAt ? .ended : available == 0 ? .soldOut : .live
             lines.append(

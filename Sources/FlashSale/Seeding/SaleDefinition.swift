@@ -32,7 +32,8 @@ public struct SaleDefinition: Sendable, Equatable {
         }
         guard !name.isEmpty else { throw SeedInputError("the sale needs a name") }
         guard endsAt > startsAt else {
-            throw SeedInputError("the sale ends (\(endsAt.formatted(.iso8601))) before it starts (\(startsAt.formatted(.iso8601)))")
+            throw SeedInputError(
+                "the sale ends (\(endsAt.formatted(.iso8601))) before it starts (\(startsAt.formatted(.iso8601)))")
         }
         guard paymentWindowSeconds > 0 else { throw SeedInputError("the payment window must be positive") }
     }

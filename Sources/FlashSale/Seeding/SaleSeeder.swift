@@ -58,7 +58,8 @@ public struct SaleSeeder: Sendable {
                         saleID: sale.id, decreases.map { ($0.sku, -$0.delta) })
                     {
                         throw SeedInputError(
-                            "\(short): fewer unsold units in Redis than the change removes (some may be in checkout); nothing was written")
+                            "\(short): fewer unsold units in Redis than the change removes (some may be in checkout); nothing was written"
+                        )
                     }
                     withdrawn.withLock { $0 = decreases }
                 }
@@ -132,15 +133,16 @@ public struct SaleSeeder: Sendable {
         try await rejectDuplicates(on: connection)
         let wasLive = startsAt <= now
 
-        let totals = try await connection.query(
-            """
-            SELECT count(*) FILTER (WHERE i.sku IS NULL),
-                   count(*) FILTER (WHERE i.sku IS NOT NULL AND (i.name, i.price_cents, i.per_shopper_limit, i.initial_stock)
-                                     IS DISTINCT FROM (s.name, s.price_cents, s.per_shopper_limit, s.stock)),
-                   coalesce(sum(s.stock), 0)::bigint
-            FROM seed_rows s LEFT JOIN inventory i ON i.sale_id = \(sale.id) AND i.sku = s.sku
-            """, logger: logger
-        ).decode((Int64, Int64, Int64).self).collectAll().first ?? (Int64(0), Int64(0), Int64(0))
+        let totals =
+            try await connection.query(
+                """
+                SELECT count(*) FILTER (WHERE i.sku IS NULL),
+                       count(*) FILTER (WHERE i.sku IS NOT NULL AND (i.name, i.price_cents, i.per_shopper_limit, i.initial_stock)
+                                         IS DISTINCT FROM (s.name, s.price_cents, s.per_shopper_limit, s.stock)),
+                       coalesce(sum(s.stock), 0)::bigint
+                FROM seed_rows s LEFT JOIN inventory i ON i.sale_id = \(sale.id) AND i.sku = s.sku
+                """, logger: logger
+            ).decode((Int64, Int64, Int64).self).collectAll().first ?? (Int64(0), Int64(0), Int64(0))
         let removed = try await connection.query(
             """
             SELECT i.sku FROM inventory i WHERE i.sale_id = \(sale.id)
@@ -157,7 +159,8 @@ public struct SaleSeeder: Sendable {
 
         if !removed.isEmpty {
             throw SeedInputError(
-                "sale \(sale.id) has started, so SKUs cannot be removed (not in the input: \(Self.list(removed))); set their stock to 0 instead")
+                "sale \(sale.id) has started, so SKUs cannot be removed (not in the input: \(Self.list(removed))); set their stock to 0 instead"
+            )
         }
         // Stock changes on a started sale: new SKUs and changed stock, in input order.
         let changes = try await connection.query(
@@ -171,7 +174,8 @@ public struct SaleSeeder: Sendable {
         guard force else {
             throw SeedInputError(
                 line: Int(first.0),
-                "sale \(sale.id) has started and this input changes the stock of \(changes.count) SKU(s) (\(first.1): \(first.2) → \(first.3)); nothing was written. Rerun with --force to change both stores")
+                "sale \(sale.id) has started and this input changes the stock of \(changes.count) SKU(s) (\(first.1): \(first.2) → \(first.3)); nothing was written. Rerun with --force to change both stores"
+            )
         }
         for (line, sku, initial, stock, available) in changes where available + (stock - initial) < 0 {
             throw SeedInputError(

@@ -27,15 +27,17 @@ public struct ReservationLedger: Sendable {
             throw RedisError.protocolError("TIME answered without seconds")
         }
         let cutoff = now - age.components.seconds
-        let tokens = try await redis.send(
-            "ZRANGEBYSCORE", .string(keys.reservations), "-inf", .integer(cutoff), "LIMIT", "0", .integer(Int64(limit))
-        ).array?.compactMap(\.string) ?? []
+        let tokens =
+            try await redis.send(
+                "ZRANGEBYSCORE", .string(keys.reservations), "-inf", .integer(cutoff), "LIMIT", "0", .integer(Int64(limit))
+            ).array?.compactMap(\.string) ?? []
         return try await withThrowingTaskGroup(of: (Int, Entry).self) { group in
             for (index, token) in tokens.enumerated() {
                 group.addTask {
-                    let fields = try await redis.send(
-                        "HMGET", .string(keys.idempotency(token)), "shopper", "sku", "quantity"
-                    ).array ?? []
+                    let fields =
+                        try await redis.send(
+                            "HMGET", .string(keys.idempotency(token)), "shopper", "sku", "quantity"
+                        ).array ?? []
                     let value = { (i: Int) in fields.count > i ? fields[i].string : nil }
                     return (
                         index,

@@ -122,8 +122,9 @@ public func buildRouter(dependencies: AppDependencies, logger: Logger) -> Router
         .register(on: routes(.browse, shopper: false))
 
     CheckoutTokenRoutes(
-        catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), breaker: breakers?.redis, logger: logger)
-        .register(on: routes(.checkoutTokens))
+        catalog: catalog, tokens: CheckoutTokens(redis: dependencies.redis), breaker: breakers?.redis, logger: logger
+    )
+    .register(on: routes(.checkoutTokens))
     let committer = CoalescingOrderCommitter(
         writer: OrderBatchWriter(connections: dependencies.orderWrites ?? dependencies.postgres, logger: logger))
     let account = routes(.account)

@@ -10,7 +10,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Turns the router's 404 for a known path asked with the wrong method into 405.
     let routeMethods: RouteMethods
 
-    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let problem as Problem {

@@ -8,7 +8,8 @@ import HTTPTypes
 enum RateLimitHeaders {
     static func add(_ decision: RateLimitDecision, to fields: inout HTTPFields) {
         let window = Int(decision.limit.windowSeconds.rounded(.up))
-        fields.append(HTTPField(name: .rateLimitPolicy, value: "\"\(decision.limit.name)\";q=\(decision.limit.quota);w=\(window)"))
+        fields.append(
+            HTTPField(name: .rateLimitPolicy, value: "\"\(decision.limit.name)\";q=\(decision.limit.quota);w=\(window)"))
         fields.append(
             HTTPField(name: .rateLimit, value: "\"\(decision.limit.name)\";r=\(decision.remaining);t=\(decision.resetSeconds)"))
     }

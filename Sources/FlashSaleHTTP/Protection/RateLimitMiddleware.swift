@@ -70,12 +70,14 @@ struct RateLimitMiddleware: RouterMiddleware {
 extension Problem {
     static func rateLimited(_ decision: RateLimitDecision) -> Problem {
         let limit = decision.limit
-        let per = switch limit.scope {
-        case .shopper: "per shopper"
-        case .clientIP: "per client address"
-        case .route: "for everyone together"
-        }
-        let window = limit.windowSeconds == limit.windowSeconds.rounded() ? String(Int(limit.windowSeconds)) : String(limit.windowSeconds)
+        let per =
+            switch limit.scope {
+            case .shopper: "per shopper"
+            case .clientIP: "per client address"
+            case .route: "for everyone together"
+            }
+        let window =
+            limit.windowSeconds == limit.windowSeconds.rounded() ? String(Int(limit.windowSeconds)) : String(limit.windowSeconds)
         let detail =
             decision.block == .none
             ? "limit \(limit.name): at most \(limit.quota) requests every \(window) s \(per); retry in \(decision.retryAfterSeconds) s"

@@ -100,7 +100,10 @@ struct OrderEmailFacts {
         switch event {
         case "order_reserved":
             subject = "Reserved: \(itemName) — pay by \(payBy)"
-            lines = ["Your order of \(item) in \(saleName) is reserved.", "Amount: \(amount)", "Pay by \(payBy), or the reservation expires and the units go back on sale."]
+            lines = [
+                "Your order of \(item) in \(saleName) is reserved.", "Amount: \(amount)",
+                "Pay by \(payBy), or the reservation expires and the units go back on sale.",
+            ]
         case "order_paid":
             subject = "Paid: \(itemName)"
             lines = ["We received your payment of \(amount) for \(item) in \(saleName). Thank you."]

@@ -46,7 +46,7 @@ public struct OrderExpiryHandler: JobHandler {
         guard !ids.isEmpty else { return outcomes }
         do {
             try await expireAndRelease(ids, into: &outcomes, index: index)
-        } catch where ids.count > 1 {
+        } catch _ where ids.count > 1 {
             // One order the batch cannot expire (a deadlock victim, a row that breaks a constraint)
             // must not hold back the others: each on its own, and only its own job fails.
             for id in ids {

@@ -35,13 +35,14 @@ public struct JobsOverview: Sendable {
         ).decode((String, String, Int64).self).collectAll().map { Count(kind: $0.0, status: $0.1, count: Int($0.2)) }
         // Per kind, so each is one step down `jobs_due` (kind, run_at).
         let kinds = Array(Set(counts.filter { $0.status == "pending" }.map(\.kind)))
-        let oldest = try await postgres.query(
-            """
-            SELECT max(extract(epoch FROM now() - due)::float8) FROM unnest(\(kinds)::text[]) AS k(kind),
-                LATERAL (SELECT run_at AS due FROM jobs WHERE status = 'pending' AND jobs.kind = k.kind AND run_at <= now()
-                         ORDER BY run_at LIMIT 1) AS first
-            """, logger: logger
-        ).decode(Double?.self).collectAll().first ?? nil
+        let oldest =
+            try await postgres.query(
+                """
+                SELECT max(extract(epoch FROM now() - due)::float8) FROM unnest(\(kinds)::text[]) AS k(kind),
+                    LATERAL (SELECT run_at AS due FROM jobs WHERE status = 'pending' AND jobs.kind = k.kind AND run_at <= now()
+                             ORDER BY run_at LIMIT 1) AS first
+                """, logger: logger
+            ).decode(Double?.self).collectAll().first ?? nil
         return Counts(counts: counts, oldestDueAge: oldest)
     }
 

@@ -81,7 +81,8 @@ public struct LedgerSweep: Sendable {
                     saleID: saleID, sku: sku, token: entry.token, shopperID: shopper, quantity: quantity)
                 outcome.givenBack += 1
             } else {
-                logger.error("ledger entry without its record; dropped", metadata: ["sale": "\(saleID)", "token": "\(entry.token)"])
+                logger.error(
+                    "ledger entry without its record; dropped", metadata: ["sale": "\(saleID)", "token": "\(entry.token)"])
                 try await ledger.forget(saleID: saleID, token: entry.token)
                 outcome.forgotten += 1
             }

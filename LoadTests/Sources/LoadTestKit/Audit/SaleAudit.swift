@@ -81,8 +81,10 @@ public struct SaleAudit: Sendable {
             name: "no oversell", passed: broken.isEmpty,
             detail: broken.isEmpty
                 ? "\(items.count) SKUs, \(items.reduce(0) { $0 + $1.live }) units sold of \(items.reduce(0) { $0 + $1.initial })"
-                : broken.map { "\($0.sku): \($0.live) sold of \($0.initial), available \($0.available), Redis \($0.redis.map(String.init) ?? "none")" }
-                    .joined(separator: "; "))
+                : broken.map {
+                    "\($0.sku): \($0.live) sold of \($0.initial), available \($0.available), Redis \($0.redis.map(String.init) ?? "none")"
+                }
+                .joined(separator: "; "))
     }
 
     func soldPlusAvailable(_ items: [Item]) -> AuditResult.Check {
@@ -126,7 +128,9 @@ public struct SaleAudit: Sendable {
         for try await (shopper, sku, units, limit) in rows.decode((String, String, Int64, Int64).self) {
             problems.append("\(shopper) holds \(units) of \(sku) (limit \(limit))")
         }
-        return .init(name: "per-shopper limits held", passed: problems.isEmpty, detail: problems.isEmpty ? "every shopper" : Self.some(problems))
+        return .init(
+            name: "per-shopper limits held", passed: problems.isEmpty,
+            detail: problems.isEmpty ? "every shopper" : Self.some(problems))
     }
 
     func overdue(saleID: String) async throws -> AuditResult.Check {
@@ -156,7 +160,9 @@ public struct SaleAudit: Sendable {
                 continue
             }
             if order.token != created.checkoutToken || order.shopper != created.shopperID || order.sku != created.sku {
-                problems.append("order \(created.orderID) is \(order.shopper)/\(order.sku)/\(order.token), answered as \(created.shopperID)/\(created.sku)/\(created.checkoutToken)")
+                problems.append(
+                    "order \(created.orderID) is \(order.shopper)/\(order.sku)/\(order.token), answered as \(created.shopperID)/\(created.sku)/\(created.checkoutToken)"
+                )
             }
         }
         return .init(

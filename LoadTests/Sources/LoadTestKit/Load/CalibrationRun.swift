@@ -12,7 +12,9 @@ public struct CalibrationRun: Sendable {
     public var startRate: Double
     public var maximumRate: Double
 
-    public init(target: String, connections: Int = 256, seconds: Double = 2, startRate: Double = 1000, maximumRate: Double = 256_000) {
+    public init(
+        target: String, connections: Int = 256, seconds: Double = 2, startRate: Double = 1000, maximumRate: Double = 256_000
+    ) {
         self.target = target
         self.connections = connections
         self.seconds = seconds
@@ -33,8 +35,10 @@ public struct CalibrationRun: Sendable {
             let held = step.achievedRate >= 0.95 * rate && Double(step.lateSends) <= 0.01 * Double(step.requests)
             progress(
                 String(
-                    format: "calibration: GET /healthz at %.0f/s: %.0f/s answered, p50 %.2f p99 %.2f ms from the schedule, p50 %.2f p99 %.2f ms from the send, %llu late sends%@",
-                    rate, step.achievedRate, step.latency.milliseconds(atPercentile: 50), step.latency.milliseconds(atPercentile: 99),
+                    format:
+                        "calibration: GET /healthz at %.0f/s: %.0f/s answered, p50 %.2f p99 %.2f ms from the schedule, p50 %.2f p99 %.2f ms from the send, %llu late sends%@",
+                    rate, step.achievedRate, step.latency.milliseconds(atPercentile: 50),
+                    step.latency.milliseconds(atPercentile: 99),
                     step.answerTime.milliseconds(atPercentile: 50), step.answerTime.milliseconds(atPercentile: 99),
                     step.lateSends, held ? "" : " (not held)"))
             if held {

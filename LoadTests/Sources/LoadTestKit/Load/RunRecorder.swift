@@ -112,8 +112,10 @@ public final class RunRecorder: Sendable {
     /// What was recorded, written into `report`.
     public func fill(_ report: inout LoadReport) {
         state.withLock { state in
-            report.results = state.results.map { EndpointResult(endpoint: $0.key.endpoint, answer: $0.key.answer, latency: $0.value) }
-                .sorted { ($0.endpoint, $0.answer) < ($1.endpoint, $1.answer) }
+            report.results = state.results.map {
+                EndpointResult(endpoint: $0.key.endpoint, answer: $0.key.answer, latency: $0.value)
+            }
+            .sorted { ($0.endpoint, $0.answer) < ($1.endpoint, $1.answer) }
             let last = state.seconds.keys.max() ?? -1
             report.timeline = last < 0 ? [] : (0...last).map { state.seconds[$0] ?? TimelineSecond(second: $0) }
             report.generator = state.generator

@@ -22,7 +22,8 @@ enum SendTicks {
         if delay > .zero {
             let (seconds, attoseconds) = delay.components
             let loop = MultiThreadedEventLoopGroup.singleton.any()
-            try? await loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult.get()
+            try? await loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult
+                .get()
         }
         return scheduled
     }

@@ -99,7 +99,8 @@ struct ShopperSession: Sendable {
 
     private func order(jwt: String, token: String, scheduled: ContinuousClock.Instant) async -> ServiceClient.Reply {
         let reply = await client.send(
-            .order, .POST, target: target, path: ordersPath, jwt: jwt, idempotencyKey: token, json: orderJSON, scheduled: scheduled)
+            .order, .POST, target: target, path: ordersPath, jwt: jwt, idempotencyKey: token, json: orderJSON,
+            scheduled: scheduled)
         if reply.answer.status == 201, let id = reply.string("order_id") {
             recorder.created(
                 CreatedOrder(orderID: id, checkoutToken: token, shopperID: arrival.shopperID, sku: arrival.sku, quantity: 1))

@@ -14,7 +14,9 @@ public struct SweepRun: Sendable {
     let seconds: Double
     let fractions: [Double]
 
-    public init(scenario: Scenario, options: LoadRun.Options, jwts: ShopperJWTs, seconds: Double, fractions: [Double] = defaultFractions) {
+    public init(
+        scenario: Scenario, options: LoadRun.Options, jwts: ShopperJWTs, seconds: Double, fractions: [Double] = defaultFractions
+    ) {
         self.scenario = scenario
         self.options = options
         self.jwts = jwts
@@ -62,7 +64,8 @@ public struct SweepRun: Sendable {
         return points
     }
 
-    func step(saleID: String, rate: Double, index: Int, progress: @escaping @Sendable (String) -> Void) async throws -> SweepPoint {
+    func step(saleID: String, rate: Double, index: Int, progress: @escaping @Sendable (String) -> Void) async throws -> SweepPoint
+    {
         var stepOptions = options
         stepOptions.runID = "\(options.runID)-w\(index)"
         let run = LoadRun(scenario: stepScenario(rate: rate), options: stepOptions, jwts: jwts)

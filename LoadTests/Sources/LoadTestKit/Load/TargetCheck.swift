@@ -18,7 +18,8 @@ public enum TargetCheck {
         case .success(200): return
         case .success(let code): throw ScenarioError("\(target)/healthz answered \(code), not 200: is this a FlashSale service?")
         case .failure(let error):
-            throw ScenarioError("nothing answers at \(target) (\(ServiceClient.reason(error))): start the service first (`make run`)")
+            throw ScenarioError(
+                "nothing answers at \(target) (\(ServiceClient.reason(error))): start the service first (`make run`)")
         }
     }
 }

@@ -67,9 +67,10 @@ public enum HTMLReport {
         html += "</dl>\n"
         guard let audit = report.audit else { return html + "<div class=\"banner none\">no audit</div>\n" }
         let failed = audit.checks.filter { !$0.passed }.count
-        return html + (audit.passed
-            ? "<div class=\"banner pass\">PASSED: all \(audit.checks.count) audit checks held</div>\n"
-            : "<div class=\"banner fail\">FAILED: \(failed) of \(audit.checks.count) audit checks</div>\n")
+        return html
+            + (audit.passed
+                ? "<div class=\"banner pass\">PASSED: all \(audit.checks.count) audit checks held</div>\n"
+                : "<div class=\"banner fail\">FAILED: \(failed) of \(audit.checks.count) audit checks</div>\n")
     }
 
     private static func resultsSection(_ results: [EndpointResult]) -> String {
@@ -79,8 +80,11 @@ public enum HTMLReport {
         var rows: [[String]] = []
         for result in results.sorted(by: { ($0.endpoint, $0.answer) < ($1.endpoint, $1.answer) }) {
             let share = Double(result.latency.count) / Double(max(perEndpoint[result.endpoint] ?? 1, 1)) * 100
-            rows.append([result.endpoint.rawValue, result.answer.description, String(result.latency.count),
-                         number(share, 1) + " %"] + latencyCells(result.latency))
+            rows.append(
+                [
+                    result.endpoint.rawValue, result.answer.description, String(result.latency.count),
+                    number(share, 1) + " %",
+                ] + latencyCells(result.latency))
         }
         return html + table(["Endpoint", "Answer", "Count", "Share"] + latencyHeads, rows, text: [0, 1])
     }
@@ -102,13 +106,14 @@ public enum HTMLReport {
 
     private static func statusChart(_ timeline: [TimelineSecond]) -> String {
         let title = "Requests per second by status"
-        guard case let (range, at)? = seconds(timeline), timeline.contains(where: { $0.requests > 0 }) else {
+        guard case (let range, let at)? = seconds(timeline), timeline.contains(where: { $0.requests > 0 }) else {
             return figure(title, nil)
         }
         let keys = Set(timeline.flatMap(\.statuses.keys)).sorted(by: statusOrder)
         let totals = range.map { Double(at[$0]?.requests ?? 0) }
-        var chart = Chart(x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
-                          y: .linear(0, totals.max() ?? 1), xTitle: "second of the run", yTitle: "requests / s")
+        var chart = Chart(
+            x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
+            y: .linear(0, totals.max() ?? 1), xTitle: "second of the run", yTitle: "requests / s")
         var bottom = [Double](repeating: 0, count: range.count)
         var legend: [(String, String, LegendMark)] = []
         for key in keys {
@@ -132,7 +137,7 @@ public enum HTMLReport {
 
     private static func latencyChart(_ timeline: [TimelineSecond]) -> String {
         let title = "Latency percentiles over time"
-        guard case let (range, at)? = seconds(timeline), timeline.contains(where: { $0.latency.count > 0 }) else {
+        guard case (let range, let at)? = seconds(timeline), timeline.contains(where: { $0.latency.count > 0 }) else {
             return figure(title, nil)
         }
         // A second without answers breaks the line: a stall should look like one.
@@ -150,8 +155,9 @@ public enum HTMLReport {
         var lines = percentiles.map { (series(\.latency, $0.value), $0.color, false, $0.label) }
         lines.append((series(\.purchaseLatency, 99), "#6a3d9a", true, "purchase p99"))
         let values = lines.flatMap { $0.0.flatMap { $0.map(\.1) } }
-        var chart = Chart(x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
-                          y: .logarithmic(values), xTitle: "second of the run", yTitle: "ms (log)")
+        var chart = Chart(
+            x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
+            y: .logarithmic(values), xTitle: "second of the run", yTitle: "ms (log)")
         for (segments, color, dashed, _) in lines { chart.marks.append(chart.path(segments, color: color, dashed: dashed)) }
         let legend = lines.map { ($0.3, $0.1, $0.2 ? LegendMark.dash : .line) }
         return figure(title, chart.svg(label: title), legend: legend)
@@ -160,13 +166,14 @@ public enum HTMLReport {
     private static func stockChart(_ timeline: [TimelineSecond]) -> String {
         let title = "Stock remaining over time"
         let skus = Set(timeline.flatMap(\.stock.keys)).sorted()
-        guard case let (range, at)? = seconds(timeline), !skus.isEmpty else { return figure(title, nil) }
+        guard case (let range, let at)? = seconds(timeline), !skus.isEmpty else { return figure(title, nil) }
         let samples = skus.map { sku in range.compactMap { s in at[s]?.stock[sku].map { (Double(s) + 0.5, Double($0)) } } }
         let values = samples.flatMap { $0.map(\.1) }
         // Below zero stays visible: negative stock is an oversell.
-        var chart = Chart(x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
-                          y: .linear(min(0, values.min() ?? 0), values.max() ?? 1, minimumStep: 1),
-                          xTitle: "second of the run", yTitle: "units left")
+        var chart = Chart(
+            x: .linear(Double(range.lowerBound), Double(range.upperBound + 1), minimumStep: 1),
+            y: .linear(min(0, values.min() ?? 0), values.max() ?? 1, minimumStep: 1),
+            xTitle: "second of the run", yTitle: "units left")
         var legend: [(String, String, LegendMark)] = []
         for (i, sku) in skus.enumerated() {
             let color = categorical[i % categorical.count]
@@ -180,8 +187,9 @@ public enum HTMLReport {
         let title = "Latency against rate (sweep)"
         let points = sweep.sorted { $0.targetRate < $1.targetRate }
         let values = points.flatMap { point in percentiles.map { point.latency.milliseconds(atPercentile: $0.value) } }
-        var chart = Chart(x: .linear(0, points.map(\.achievedRate).max() ?? 1), y: .logarithmic(values),
-                          xTitle: "order answers per second (achieved)", yTitle: "ms (log)")
+        var chart = Chart(
+            x: .linear(0, points.map(\.achievedRate).max() ?? 1), y: .logarithmic(values),
+            xTitle: "order answers per second (achieved)", yTitle: "ms (log)")
         for percentile in percentiles {
             let line = points.compactMap { p in
                 p.latency.count > 0 ? (p.achievedRate, p.latency.milliseconds(atPercentile: percentile.value)) : nil
@@ -244,11 +252,12 @@ public enum HTMLReport {
         guard let svg else { return caption + "<p class=\"empty\">no data</p></figure>\n" }
         var html = caption + svg + "\n<div class=\"legend\">"
         for (name, color, mark) in legend {
-            let swatch = switch mark {
-            case .area: "class=\"area\" style=\"background:\(color)\""
-            case .line: "style=\"border-color:\(color)\""
-            case .dash: "class=\"dash\" style=\"border-color:\(color)\""
-            }
+            let swatch =
+                switch mark {
+                case .area: "class=\"area\" style=\"background:\(color)\""
+                case .line: "style=\"border-color:\(color)\""
+                case .dash: "class=\"dash\" style=\"border-color:\(color)\""
+                }
             html += "<span><i \(swatch)></i>\(esc(name))</span>"
         }
         return html + "</div></figure>\n"
@@ -271,14 +280,15 @@ public enum HTMLReport {
     }
 
     private static func statusColor(_ key: String, among keys: [String]) -> String {
-        let palette: [String] = switch Int(key) ?? -1 {
-        case 0: ["#333333"]
-        case 200..<300: ["#1a9850", "#66bd63", "#006837", "#a6d96a"]
-        case 429: ["#7b3294"]
-        case 400..<500: ["#fd8d3c", "#fed976", "#e6550d", "#feb24c", "#b35806"]
-        case 500..<600: ["#d73027", "#a50026", "#f46d43", "#67001f"]
-        default: ["#4575b4", "#74add1", "#313695", "#999999"]
-        }
+        let palette: [String] =
+            switch Int(key) ?? -1 {
+            case 0: ["#333333"]
+            case 200..<300: ["#1a9850", "#66bd63", "#006837", "#a6d96a"]
+            case 429: ["#7b3294"]
+            case 400..<500: ["#fd8d3c", "#fed976", "#e6550d", "#feb24c", "#b35806"]
+            case 500..<600: ["#d73027", "#a50026", "#f46d43", "#67001f"]
+            default: ["#4575b4", "#74add1", "#313695", "#999999"]
+            }
         // Several statuses of one class get neighbouring shades of its colour.
         let family = keys.filter { statusFamily($0) == statusFamily(key) }
         return palette[(family.firstIndex(of: key) ?? 0) % palette.count]
@@ -289,8 +299,10 @@ public enum HTMLReport {
         return status == 429 ? 429 : status / 100
     }
 
-    private static let categorical = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    private static let categorical = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
 
     private static func statusList(_ statuses: [String: UInt64]) -> String {
         statuses.keys.sorted(by: statusOrder).map { "\($0): \(statuses[$0] ?? 0)" }.joined(separator: ", ")

@@ -222,7 +222,9 @@ public struct SweepPoint: Sendable, Codable, Equatable {
     public var statuses: [String: UInt64]
     public var lateSends: UInt64
 
-    public init(targetRate: Double, achievedRate: Double, latency: LatencyHistogram, statuses: [String: UInt64], lateSends: UInt64) {
+    public init(
+        targetRate: Double, achievedRate: Double, latency: LatencyHistogram, statuses: [String: UInt64], lateSends: UInt64
+    ) {
         self.targetRate = targetRate
         self.achievedRate = achievedRate
         self.latency = latency

@@ -5,7 +5,8 @@ public enum ReportMerge {
         guard var merged = reports.first else { throw ScenarioError("merge needs at least one report.json") }
         for report in reports.dropFirst() {
             guard report.saleID == merged.saleID else {
-                throw ScenarioError("the reports are of different sales (\(merged.saleID), \(report.saleID)): not shards of one run")
+                throw ScenarioError(
+                    "the reports are of different sales (\(merged.saleID), \(report.saleID)): not shards of one run")
             }
             merged.targets = Array(Set(merged.targets + report.targets)).sorted()
             merged.shards += report.shards
@@ -34,7 +35,8 @@ public enum ReportMerge {
     static func mergeResults(_ left: [EndpointResult], _ right: [EndpointResult]) -> [EndpointResult] {
         var byKey: [RunRecorder.Key: LatencyHistogram] = [:]
         for result in left + right {
-            byKey[RunRecorder.Key(endpoint: result.endpoint, answer: result.answer), default: LatencyHistogram()].merge(result.latency)
+            byKey[RunRecorder.Key(endpoint: result.endpoint, answer: result.answer), default: LatencyHistogram()].merge(
+                result.latency)
         }
         return byKey.map { EndpointResult(endpoint: $0.key.endpoint, answer: $0.key.answer, latency: $0.value) }
             .sorted { ($0.endpoint, $0.answer) < ($1.endpoint, $1.answer) }

@@ -5,8 +5,10 @@ public enum TerminalSummary {
     public static func render(_ report: LoadReport) -> String {
         let rate = report.seconds > 0 ? Double(report.requests) / report.seconds : 0
         let targets = report.targets.isEmpty ? "no target" : report.targets.joined(separator: ", ")
-        var lines = ["\(report.scenario) against \(targets): \(number(report.seconds, 1)) s, "
-            + "\(report.requests) requests, \(number(rate, 1)) req/s", ""]
+        var lines = [
+            "\(report.scenario) against \(targets): \(number(report.seconds, 1)) s, "
+                + "\(report.requests) requests, \(number(rate, 1)) req/s", "",
+        ]
         lines += resultLines(report.results)
         lines.append("")
         lines += generatorLines(report.generator)
@@ -42,11 +44,14 @@ public enum TerminalSummary {
     private static func generatorLines(_ generator: GeneratorHealth) -> [String] {
         let lag = generator.sendLag
         let share = lag.count > 0 ? Double(generator.lateSends) / Double(lag.count) * 100 : 0
-        var lines = ["generator: send lag p99 \(ms(lag.milliseconds(atPercentile: 99))) ms, max \(ms(lag.maxMilliseconds)) ms; "
-            + "late sends \(generator.lateSends) of \(lag.count) (\(number(share, 2))% over \(number(generator.lateThresholdMilliseconds, 1)) ms)"]
+        var lines = [
+            "generator: send lag p99 \(ms(lag.milliseconds(atPercentile: 99))) ms, max \(ms(lag.maxMilliseconds)) ms; "
+                + "late sends \(generator.lateSends) of \(lag.count) (\(number(share, 2))% over \(number(generator.lateThresholdMilliseconds, 1)) ms)"
+        ]
         if generator.fellBehind {
-            lines.append("WARNING: the generator fell behind its schedule (\(number(share, 2))% of sends late): "
-                + "these figures measure the generator too.")
+            lines.append(
+                "WARNING: the generator fell behind its schedule (\(number(share, 2))% of sends late): "
+                    + "these figures measure the generator too.")
         }
         return lines
     }
