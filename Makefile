@@ -46,12 +46,13 @@ run: ## start PostgreSQL+Redis, build release, migrate, seed the demo sale, run 
 	env $(DEV_ENV) .build/release/flashsale migrate
 	env $(DEV_ENV) .build/release/flashsale seed --demo
 	@# The worker beside the service (metrics on WORKER_METRICS_PORT, e-mails as .eml files in
-	@# .local/outbox); Ctrl-C stops both, and so does the service ending.
+	@# .local/outbox); Ctrl-C stops both, and so does the service ending. The load test (make
+	@# loadtest) is this machine's load balancer: its X-Forwarded-For names each simulated
+	@# shopper's own address, so per-client limits hold per shopper, not per machine.
+	@# (No comment may sit inside the continued command below: the shell would read it as words.)
 	env $(DEV_ENV) WORKER_METRICS_PORT='$(WORKER_METRICS_PORT)' EMAIL_OUTBOX_DIR='$(EMAIL_OUTBOX_DIR)' \
 	    .build/release/flashsale worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null || true' EXIT; \
-	@# The load test (make loadtest) is this machine's load balancer: its X-Forwarded-For names
-	@# each simulated shopper's own address, so per-client limits hold per shopper, not per machine.
 	env $(DEV_ENV) TRUSTED_PROXIES='127.0.0.1' .build/release/flashsale serve
 
 test: ## lint, start PostgreSQL+Redis, build and run the test suite

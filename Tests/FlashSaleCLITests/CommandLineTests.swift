@@ -77,7 +77,7 @@ struct CommandLineTests {
     }
 
     @Test func servesThenStopsGracefullyOnSIGTERM() async throws {
-        let port = Int.random(in: 40_000..<50_000)
+        let port = freeLocalPort()
         let environment = [
             "JWT_SECRET": "0123456789abcdef0123456789abcdef", "HTTP_PORT": "\(port)",
             "DATABASE_URL": TestDatabase.serverURLText,

@@ -30,7 +30,7 @@ struct ServeLoggingTests {
     /// with one GET /healthz answered in between.
     static func serveLog(level: String) async throws -> String {
         try await OperatorStores.with { stores -> String in
-            let port = Int.random(in: 40_000..<50_000)
+            let port = freeLocalPort()
             var environment = stores.environment
             environment["JWT_SECRET"] = "log-test-secret-0123456789-0123456789"
             environment["HTTP_PORT"] = "\(port)"
