@@ -63,7 +63,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
-            plugins: ["EmbedMigrations"]
+            // Embedded by EmbedLuaScripts rather than compiled or bundled.
+            exclude: ["Stock/reserve.lua", "Stock/finalize.lua", "Stock/compensate.lua", "Stock/release.lua"],
+            plugins: ["EmbedMigrations", "EmbedLuaScripts"]
         ),
         // E-mail delivery for the worker: an HTTP provider (signed, rate-limited, behind a circuit
         // breaker) or, with none configured, `.eml` files in a local outbox folder.
@@ -95,8 +97,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
-        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        // Build-time embedding: the migrations and the Lua scripts ship inside the binary.
+        .executableTarget(name: "embed-files", path: "Plugins/EmbedFilesTool"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-files"]),
+        .plugin(name: "EmbedLuaScripts", capability: .buildTool(), dependencies: ["embed-files"]),
         .target(
             name: "FlashSaleHTTP",
             dependencies: [

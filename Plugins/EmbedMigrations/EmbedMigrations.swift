@@ -14,8 +14,8 @@ struct EmbedMigrations: BuildToolPlugin {
         return [
             .buildCommand(
                 displayName: "Embedding \(sqlFiles.count) SQL migrations",
-                executable: try context.tool(named: "embed-migrations").url,
-                arguments: [directory.path, output.path],
+                executable: try context.tool(named: "embed-files").url,
+                arguments: ["migrations", directory.path, output.path],
                 inputFiles: sqlFiles + [directory],
                 outputFiles: [output])
         ]

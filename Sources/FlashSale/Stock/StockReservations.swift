@@ -36,19 +36,11 @@ public struct StockReservations: Sendable {
         saleID: String, sku: String, token: String, shopperID: String, quantity: Int64, limit: Int64,
         fingerprint: String
     ) async throws -> Reservation {
-        let keys = RedisKeys(saleID: saleID)
+        let script = StockScripts.Reserve(
+            RedisKeys(saleID: saleID), sku: sku, token: token, shopper: shopperID, quantity: quantity, limit: limit,
+            fingerprint: fingerprint, recordSeconds: Self.recordLifetimeSeconds)
         let reply = try await redis.run(
-            StockScripts.reserve,
-            keys: [
-                .string(keys.token(token)), .string(keys.idempotency(token)),
-                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.stock(sku)),
-                .string(keys.reservations), .string(keys.changes(sku)), .string(keys.repairFence(sku)),
-            ],
-            arguments: [
-                .string(shopperID), .integer(quantity), .integer(limit), .string(fingerprint), .string(token),
-                .integer(Self.recordLifetimeSeconds), .string(sku),
-            ],
-            affinity: Self.affinity(token))
+            StockScripts.Reserve.script, keys: script.keys, arguments: script.arguments, affinity: Self.affinity(token))
         guard let fields = reply.array, let kind = fields.first?.string else {
             throw RedisError.protocolError("reserve script answered \(reply)")
         }
@@ -77,10 +69,9 @@ public struct StockReservations: Sendable {
     public func finalize(
         saleID: String, token: String, body: [UInt8], onFailure: @escaping @Sendable (any Error) -> Void
     ) {
-        let keys = RedisKeys(saleID: saleID)
+        let script = StockScripts.Finalize(RedisKeys(saleID: saleID), token: token, body: body)
         redis.run(
-            StockScripts.finalize, keys: [.string(keys.idempotency(token)), .string(keys.reservations)],
-            arguments: [.bytes(body), .string(token)], affinity: Self.affinity(token)
+            StockScripts.Finalize.script, keys: script.keys, arguments: script.arguments, affinity: Self.affinity(token)
         ) { result in
             if case .failure(let error) = result { onFailure(error) }
         }
@@ -89,10 +80,9 @@ public struct StockReservations: Sendable {
     /// ``finalize(saleID:token:body:onFailure:)`` awaited: the ledger sweep finishing a committed
     /// order the purchase path could not.
     public func finalize(saleID: String, token: String, body: [UInt8]) async throws {
-        let keys = RedisKeys(saleID: saleID)
+        let script = StockScripts.Finalize(RedisKeys(saleID: saleID), token: token, body: body)
         _ = try await redis.run(
-            StockScripts.finalize, keys: [.string(keys.idempotency(token)), .string(keys.reservations)],
-            arguments: [.bytes(body), .string(token)], affinity: Self.affinity(token))
+            StockScripts.Finalize.script, keys: script.keys, arguments: script.arguments, affinity: Self.affinity(token))
     }
 
     /// The order did not commit: give back the units and the shopper's count (once).
@@ -100,14 +90,10 @@ public struct StockReservations: Sendable {
     public func compensate(saleID: String, sku: String, token: String, shopperID: String, quantity: Int64)
         async throws -> Bool
     {
-        let keys = RedisKeys(saleID: saleID)
+        let script = StockScripts.Compensate(
+            RedisKeys(saleID: saleID), sku: sku, token: token, shopper: shopperID, quantity: quantity)
         let reply = try await redis.run(
-            StockScripts.compensate,
-            keys: [
-                .string(keys.idempotency(token)), .string(keys.reservations), .string(keys.stock(sku)),
-                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
-            ],
-            arguments: [.string(token), .integer(quantity)], affinity: Self.affinity(token))
+            StockScripts.Compensate.script, keys: script.keys, arguments: script.arguments, affinity: Self.affinity(token))
         if reply == .integer(1) { soldOut.stockReturned(saleID: saleID, sku: sku) }
         return reply == .integer(1)
     }
@@ -117,14 +103,10 @@ public struct StockReservations: Sendable {
     public func release(saleID: String, sku: String, orderID: String, shopperID: String, quantity: Int64)
         async throws -> Bool
     {
-        let keys = RedisKeys(saleID: saleID)
-        let reply = try await redis.run(
-            StockScripts.release,
-            keys: [
-                .string(keys.released(order: orderID)), .string(keys.stock(sku)),
-                .string(keys.bought(shopper: shopperID, sku: sku)), .string(keys.changes(sku)),
-            ],
-            arguments: [.integer(quantity), .integer(Self.releaseMarkerLifetimeSeconds)])
+        let script = StockScripts.Release(
+            RedisKeys(saleID: saleID), sku: sku, order: orderID, shopper: shopperID, quantity: quantity,
+            markerSeconds: Self.releaseMarkerLifetimeSeconds)
+        let reply = try await redis.run(StockScripts.Release.script, keys: script.keys, arguments: script.arguments)
         if reply == .integer(1) { soldOut.stockReturned(saleID: saleID, sku: sku) }
         return reply == .integer(1)
     }
