@@ -1,7 +1,8 @@
 import RedisClient
 
 /// The Lua scripts that change stock in Redis (`reserve.lua`, `finalize.lua`, `compensate.lua`,
-/// `release.lua` beside this file, embedded at build time), each with its KEYS and ARGV by name.
+/// `release.lua` beside this file, embedded at build time), each built from named
+/// parameters into the KEYS and ARGV order its header lists.
 /// Each runs atomically in one round trip and takes time from the server (`TIME`), never from the
 /// caller.
 ///
@@ -19,55 +20,21 @@ enum StockScripts {
     /// (``SoldOutSKUs`` keeps them).
     struct Reserve {
         static let script = RedisScript(EmbeddedLua.reserve)
-
-        let token: String
-        let idempotencyRecord: String
-        let bought: String
-        let stock: String
-        let ledger: String
-        let changes: String
-        let fence: String
-
-        let shopper: String
-        let quantity: Int64
-        let limit: Int64
-        let fingerprint: String
-        let ledgerMember: String
-        let recordSeconds: Int64
-        let sku: String
+        let keys: [RedisArgument]
+        let arguments: [RedisArgument]
 
         init(
             _ keys: RedisKeys, sku: String, token: String, shopper: String, quantity: Int64, limit: Int64,
             fingerprint: String, recordSeconds: Int64
         ) {
-            self.token = keys.token(token)
-            idempotencyRecord = keys.idempotency(token)
-            bought = keys.bought(shopper: shopper, sku: sku)
-            stock = keys.stock(sku)
-            ledger = keys.reservations
-            changes = keys.changes(sku)
-            fence = keys.repairFence(sku)
-            self.shopper = shopper
-            self.quantity = quantity
-            self.limit = limit
-            self.fingerprint = fingerprint
-            ledgerMember = token
-            self.recordSeconds = recordSeconds
-            self.sku = sku
-        }
-
-        /// In `KEYS[1…7]` order.
-        var keys: [RedisArgument] {
-            [
-                .string(token), .string(idempotencyRecord), .string(bought), .string(stock), .string(ledger), .string(changes),
-                .string(fence),
+            self.keys = [
+                .string(keys.token(token)), .string(keys.idempotency(token)), .string(keys.bought(shopper: shopper, sku: sku)),
+                .string(keys.stock(sku)), .string(keys.reservations), .string(keys.changes(sku)),
+                .string(keys.repairFence(sku)),
             ]
-        }
-
-        /// In `ARGV[1…7]` order.
-        var arguments: [RedisArgument] {
-            [
-                .string(shopper), .integer(quantity), .integer(limit), .string(fingerprint), .string(ledgerMember),
+            // The ledger member is the token.
+            arguments = [
+                .string(shopper), .integer(quantity), .integer(limit), .string(fingerprint), .string(token),
                 .integer(recordSeconds), .string(sku),
             ]
         }
@@ -76,73 +43,43 @@ enum StockScripts {
     /// After the order committed: keep its answer for replays, drop its ledger entry.
     struct Finalize {
         static let script = RedisScript(EmbeddedLua.finalize)
-
-        let idempotencyRecord: String
-        let ledger: String
-        let body: [UInt8]
-        let ledgerMember: String
+        let keys: [RedisArgument]
+        let arguments: [RedisArgument]
 
         init(_ keys: RedisKeys, token: String, body: [UInt8]) {
-            idempotencyRecord = keys.idempotency(token)
-            ledger = keys.reservations
-            self.body = body
-            ledgerMember = token
+            self.keys = [.string(keys.idempotency(token)), .string(keys.reservations)]
+            arguments = [.bytes(body), .string(token)]
         }
-
-        var keys: [RedisArgument] { [.string(idempotencyRecord), .string(ledger)] }
-        var arguments: [RedisArgument] { [.bytes(body), .string(ledgerMember)] }
     }
 
     /// The order never committed: give the stock and the shopper's count back, once. Removing the
     /// ledger entry is the guard, so this and the worker's sweep cannot both give it back.
     struct Compensate {
         static let script = RedisScript(EmbeddedLua.compensate)
-
-        let idempotencyRecord: String
-        let ledger: String
-        let stock: String
-        let bought: String
-        let changes: String
-        let ledgerMember: String
-        let quantity: Int64
+        let keys: [RedisArgument]
+        let arguments: [RedisArgument]
 
         init(_ keys: RedisKeys, sku: String, token: String, shopper: String, quantity: Int64) {
-            idempotencyRecord = keys.idempotency(token)
-            ledger = keys.reservations
-            stock = keys.stock(sku)
-            bought = keys.bought(shopper: shopper, sku: sku)
-            changes = keys.changes(sku)
-            ledgerMember = token
-            self.quantity = quantity
+            self.keys = [
+                .string(keys.idempotency(token)), .string(keys.reservations), .string(keys.stock(sku)),
+                .string(keys.bought(shopper: shopper, sku: sku)), .string(keys.changes(sku)),
+            ]
+            arguments = [.string(token), .integer(quantity)]
         }
-
-        var keys: [RedisArgument] {
-            [.string(idempotencyRecord), .string(ledger), .string(stock), .string(bought), .string(changes)]
-        }
-        var arguments: [RedisArgument] { [.string(ledgerMember), .integer(quantity)] }
     }
 
     /// A cancelled or expired order's stock goes back, once per order (the marker is the guard).
     struct Release {
         static let script = RedisScript(EmbeddedLua.release)
-
-        let releasedMarker: String
-        let stock: String
-        let bought: String
-        let changes: String
-        let quantity: Int64
-        let markerSeconds: Int64
+        let keys: [RedisArgument]
+        let arguments: [RedisArgument]
 
         init(_ keys: RedisKeys, sku: String, order: String, shopper: String, quantity: Int64, markerSeconds: Int64) {
-            releasedMarker = keys.released(order: order)
-            stock = keys.stock(sku)
-            bought = keys.bought(shopper: shopper, sku: sku)
-            changes = keys.changes(sku)
-            self.quantity = quantity
-            self.markerSeconds = markerSeconds
+            self.keys = [
+                .string(keys.released(order: order)), .string(keys.stock(sku)), .string(keys.bought(shopper: shopper, sku: sku)),
+                .string(keys.changes(sku)),
+            ]
+            arguments = [.integer(quantity), .integer(markerSeconds)]
         }
-
-        var keys: [RedisArgument] { [.string(releasedMarker), .string(stock), .string(bought), .string(changes)] }
-        var arguments: [RedisArgument] { [.integer(quantity), .integer(markerSeconds)] }
     }
 }

@@ -8,6 +8,12 @@ import Synchronization
 public final class LoadShedder: Sendable {
     private let state: Mutex<AdaptiveConcurrencyLimit>
     private let limitGauge = Gauge(label: "flashsale_concurrency_limit")
+    /// Made once: under an overload every shed request counts, and a counter looked up by its
+    /// labels costs a registry lock each time (as ``RefusalCounters`` does for 429s).
+    private let shedCounters = Dictionary(
+        uniqueKeysWithValues: RequestPriority.allCases.map {
+            ($0, Counter(label: "flashsale_shed_total", dimensions: [("priority", $0.rawValue)]))
+        })
 
     public init(settings: AdaptiveConcurrencyLimit.Settings = .init()) {
         state = Mutex(AdaptiveConcurrencyLimit(settings: settings, now: .now))
@@ -17,7 +23,7 @@ public final class LoadShedder: Sendable {
     /// Runs `body` when a request of `priority` may start now; otherwise answers nil at once.
     public func run<T>(_ priority: RequestPriority, _ body: () async throws -> T) async rethrows -> T? {
         guard state.withLock({ $0.admit(priority) }) else {
-            Counter(label: "flashsale_shed_total", dimensions: [("priority", priority.rawValue)]).increment()
+            shedCounters[priority]?.increment()
             return nil
         }
         let started = ContinuousClock.now
